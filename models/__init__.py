@@ -1,0 +1,1 @@
+"""Data package: shipped model bundles (JSON) and their model cards (no code)."""

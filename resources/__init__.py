@@ -1,0 +1,1 @@
+"""Data package: pyradiomics parameter files, JSON schemas, style sheet, icons (no code)."""
