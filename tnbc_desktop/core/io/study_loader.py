@@ -1,0 +1,163 @@
+"""``load_study``: the one entry point turning user input into a :class:`DCEStudy`.
+
+Accepted sources: a DICOM folder (nested, any file names, non-DICOM files ignored), a DICOM file or list of
+DICOM files, one 4D NIfTI/NRRD (times from a ``<stem>.json`` sidecar or the caller), or a list of 3D
+NIfTI/NRRD files, one per phase in time order. Explicit ``phase_times_s`` always win (timing_source "user").
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from tnbc_desktop.core.io.dicom_read import list_candidate_files, read_slice_pixels, scan_headers
+from tnbc_desktop.core.io.dicom_sort import MIN_PHASES, sort_phases
+from tnbc_desktop.core.io.volumes import is_volume_path, read_sidecar_times, read_volume
+from tnbc_desktop.core.study import DCEStudy, PatientIdentity, PhaseInfo
+from tnbc_desktop.errors import DicomError, GeometryError, InputError, TimingError
+from tnbc_desktop.logsafe import get_logger, register_identifiers
+
+log = get_logger(__name__)
+
+
+def validate_phase_times(times: Sequence[float], n_phases: int, source: str) -> tuple[float, ...]:
+    """Times (s) relative to phase 0, strictly increasing, one per phase, or :class:`TimingError`."""
+    try:
+        t = np.asarray([float(v) for v in times], dtype=float)
+    except (TypeError, ValueError):
+        raise TimingError(f"phase times must be numbers (seconds), got {list(times)!r}", source) from None
+    if t.size != n_phases:
+        raise TimingError(f"{t.size} phase time(s) given for {n_phases} phases", source)
+    if not np.all(np.isfinite(t)):
+        raise TimingError("phase times must be finite numbers", source)
+    if np.any(np.diff(t) <= 0):
+        raise TimingError(f"phase times must increase strictly: {', '.join(f'{v:g}' for v in t)} s", source)
+    return tuple(float(v) for v in t - t[0])
+
+
+def _resolve_times(user, found, found_tag, n_phases, source, notes):
+    if user is not None:
+        times = validate_phase_times(user, n_phases, source)
+        if user and float(user[0]) != 0.0:
+            notes.append(f"phase times shifted so that phase 0 is at 0 s (given from {float(user[0]):g} s)")
+        return times, "user", ["user"] * n_phases
+    if found is None:
+        raise TimingError(f"no acquisition times found for the {n_phases} phases; give them explicitly "
+                          "(--phase-times 0,90,... or the phase table)", source)
+    return validate_phase_times(found, n_phases, source), found_tag, [found_tag] * n_phases
+
+
+def _identity(values: tuple[str, ...]) -> PatientIdentity:
+    name, pid, birth, study_date, accession, institution = (values + ("",) * 6)[:6]
+    identity = PatientIdentity(patient_name=name, patient_id=pid, birth_date=birth, study_date=study_date,
+                               accession_number=accession, institution=institution)
+    register_identifiers(identity.values())
+    return identity
+
+
+def load_dicom_study(files: list[Path], strict: bool, source: str,
+                     phase_times_s: Sequence[float] | None = None, ignored_note: str = "") -> DCEStudy:
+    headers, ignored = scan_headers(files, strict=strict)
+    if not headers:
+        raise DicomError("no DICOM images found" + (f" ({ignored} other file(s) ignored)" if ignored else ""),
+                         source)
+    sorted_phases = sort_phases(headers)
+    notes = list(sorted_phases.notes)
+    if ignored:
+        notes.append(f"ignored {ignored} file(s) that are not DICOM images")
+    n_phases = len(sorted_phases.grid)
+    times, timing_source, tags = _resolve_times(phase_times_s, sorted_phases.times_s, sorted_phases.timing_tag,
+                                                n_phases, source, notes)
+    geometry = sorted_phases.geometry
+    data = np.empty((n_phases, *geometry.shape), dtype=np.float32)
+    for p, phase in enumerate(sorted_phases.grid):
+        for z, img in enumerate(read_slice_pixels(list(phase))):
+            data[p, z] = img
+    phases = tuple(
+        PhaseInfo(index=p, time_s=times[p], source_tag=tags[p], series_uid=phase[0].series_uid,
+                  series_number=phase[0].series_number, series_description=phase[0].series_description,
+                  n_slices=len(phase))
+        for p, phase in enumerate(sorted_phases.grid))
+    first = sorted_phases.grid[0][0]
+    return DCEStudy(data=data, phase_times_s=times, geometry=geometry, phases=phases, layout=sorted_phases.layout,
+                    timing_source=timing_source, source=source, study_uid=first.study_uid,
+                    identity=_identity(first.identity), notes=tuple(notes))
+
+
+def load_volume_study(paths: list[Path], phase_times_s: Sequence[float] | None, source: str) -> DCEStudy:
+    """One 4D file, or one 3D file per phase (same grid) in time order."""
+    notes: list[str] = []
+    if len(paths) == 1:
+        arr, geometry = read_volume(paths[0])
+        if arr.ndim != 4:
+            raise InputError(f"is a single 3D volume; a DCE study needs a 4D file or one 3D file per phase "
+                             f"(at least {MIN_PHASES})", paths[0])
+        data = arr.astype(np.float32, copy=False)
+        kind = "nrrd-4d" if paths[0].name.lower().endswith((".nrrd", ".nhdr")) else "nifti-4d"
+        found = read_sidecar_times(paths[0])
+        found_tag = "sidecar"
+    else:
+        arrays, geometry = [], None
+        for p in paths:
+            arr, g = read_volume(p)
+            if arr.ndim != 3:
+                raise InputError(f"is {arr.ndim}D; each per-phase file must be one 3D volume", p)
+            if geometry is not None and not geometry.same_grid(g):
+                raise GeometryError(f"grid differs from the first phase: {g.describe()} vs {geometry.describe()}", p)
+            geometry = geometry or g
+            arrays.append(arr.astype(np.float32, copy=False))
+        data = np.stack(arrays)
+        kind = "nrrd-per-phase" if paths[0].name.lower().endswith((".nrrd", ".nhdr")) else "nifti-per-phase"
+        found, found_tag = None, None
+    n_phases = data.shape[0]
+    if n_phases < MIN_PHASES:
+        raise InputError(f"not a DCE study: {n_phases} phase(s); at least {MIN_PHASES} are needed", source)
+    times, timing_source, tags = _resolve_times(phase_times_s, found, found_tag, n_phases, source, notes)
+    phases = tuple(PhaseInfo(index=p, time_s=times[p], source_tag=tags[p], n_slices=geometry.shape[0],
+                             series_description=paths[min(p, len(paths) - 1)].name) for p in range(n_phases))
+    return DCEStudy(data=np.ascontiguousarray(data), phase_times_s=times, geometry=geometry, phases=phases,
+                    layout=kind, timing_source=timing_source, source=source, notes=tuple(notes))
+
+
+def load_study(source: str | Path | list[Path], phase_times_s: Sequence[float] | None = None) -> DCEStudy:
+    """Load a DCE study from a DICOM folder/file(s) or NIfTI/NRRD file(s); see the module docstring.
+
+    Raises a :class:`~tnbc_desktop.errors.InputError` subclass (DicomError, GeometryError, TimingError...)
+    naming the input and the problem; nothing else escapes (an unexpected library error becomes an
+    :class:`InputError` naming its type, and is logged for the bug report).
+    """
+    try:
+        return _load_study(source, phase_times_s)
+    except (InputError, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # safety net: a loader never lets a raw library error reach the user
+        log.exception("unexpected error while loading a study")
+        raise InputError(f"cannot be loaded ({type(exc).__name__}: {exc})", str(source)[:300]) from exc
+
+
+def _load_study(source, phase_times_s):
+    if isinstance(source, (list, tuple)):
+        paths = [Path(p) for p in source]
+        label = f"{paths[0]} (+{len(paths) - 1} more)" if len(paths) > 1 else str(paths[0]) if paths else ""
+    else:
+        paths = [Path(source)]
+        label = str(source)
+    if not paths:
+        raise InputError("no study files given")
+    for p in paths:
+        if not p.exists():
+            raise InputError("does not exist", p)
+    if len(paths) == 1 and paths[0].is_dir():
+        files = list_candidate_files(paths[0])
+        if not files:
+            raise DicomError("folder is empty", paths[0])
+        return load_dicom_study(files, strict=False, source=label, phase_times_s=phase_times_s)
+    if any(p.is_dir() for p in paths):
+        raise InputError("give either one folder or a list of files, not several folders", label)
+    volume_flags = {is_volume_path(p) for p in paths}
+    if volume_flags == {True}:
+        return load_volume_study(paths, phase_times_s, label)
+    if volume_flags == {False}:
+        return load_dicom_study(paths, strict=True, source=label, phase_times_s=phase_times_s)
+    raise InputError("mixes NIfTI/NRRD and DICOM files; give one kind", label)
