@@ -1,0 +1,112 @@
+"""Benchmark radiomics extraction on one synthetic 6-phase patient.
+
+(a) peer: plain pyradiomics RadiomicsFeatureExtractor, MR example settings (binWidth 5, no preCrop), same
+    15 image types, every region (H1..H3, ring on the early phase) and every phase (tumour) in turn;
+(b) plain pyradiomics with OUR parameter file, one region/phase per execute() call;
+(c) our full extraction (11,238 names);  (d) our lazy extraction of a 25-feature model.
+Prints seconds and ratios a/c, b/c, b/d, and how many (b) values equal (c) for the same names.
+Run: python bench/bench_features.py [--skip-peer] [--peer-cap-s 600] [--n-jobs 2]
+Timings are wall clock on a shared machine: noisy.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+import numpy as np
+
+
+def patient_inputs():
+    from tnbc_desktop.core.features import RegionMasks
+    from tnbc_desktop.core.synthetic import make_patient
+    from scipy import ndimage
+
+    p = make_patient(3)
+    study = p.study
+    tumour = p.mask.array
+    labels = p.habitat_truth.astype(np.uint8)
+    dist = ndimage.distance_transform_edt(~tumour, sampling=study.geometry.spacing_mm)
+    ring = (dist > 0) & (dist <= 5.0)
+    return study, RegionMasks(tumour=tumour, habitat_labels=labels, ring=ring)
+
+
+def pyradiomics_runs(ext, study, regions, early, cap_s):
+    """Region features on the early phase + tumour features on every phase; stops after cap_s seconds."""
+    from tnbc_desktop.core.features.filters import to_sitk
+
+    out, t0 = {}, time.perf_counter()
+    jobs = [(r, early, regions.region(r)) for r in ("H1", "H2", "H3", "ring")]
+    jobs += [(f"phase{ph}", ph, regions.tumour) for ph in range(study.n_phases)]
+    done = 0
+    for name, ph, mask in jobs:
+        if time.perf_counter() - t0 > cap_s:
+            break
+        res = ext.execute(to_sitk(study.data[ph], study.geometry), to_sitk(mask.astype(np.uint32), study.geometry))
+        out[name] = {k: float(v) for k, v in res.items() if not k.startswith("diagnostics")}
+        done += 1
+    return out, time.perf_counter() - t0, done, len(jobs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--peer-cap-s", type=float, default=600.0)
+    ap.add_argument("--n-jobs", type=int, default=2)
+    args = ap.parse_args()
+    logging.getLogger("radiomics").setLevel(logging.CRITICAL)
+    from radiomics.featureextractor import RadiomicsFeatureExtractor
+    from threadpoolctl import threadpool_limits
+
+    from tnbc_desktop.core.features import extract_features, load_params
+
+    study, regions = patient_inputs()
+    early = 2 if study.n_phases > 2 else 1
+    print(f"patient: {study.data.shape} voxels, tumour {int(regions.tumour.sum())} voxels, "
+          f"habitats {[int((regions.habitat_labels == k).sum()) for k in (1, 2, 3)]}, ring {int(regions.ring.sum())}")
+    params = load_params()
+
+    t = time.perf_counter()
+    full = extract_features(study, regions, early_phase=early, n_jobs=args.n_jobs)
+    tc = time.perf_counter() - t
+    t = time.perf_counter()
+    full1 = extract_features(study, regions, early_phase=early, n_jobs=1)
+    tc1 = time.perf_counter() - t
+    rng = np.random.default_rng(0)
+    model = list(rng.choice(sorted(full.values), size=25, replace=False))
+    t = time.perf_counter()
+    lazy = extract_features(study, regions, model, early_phase=early)
+    td = time.perf_counter() - t
+    assert all(lazy.values[n] == full1.values[n] for n in model)
+    print(f"(c) ours full, n_jobs={args.n_jobs}: {tc:.2f} s ({len(full.values)} values); n_jobs=1: {tc1:.2f} s")
+    print(f"(d) ours lazy 25 features: {td:.2f} s")
+
+    with threadpool_limits(limits=1):
+        ext_b = RadiomicsFeatureExtractor(params.source)
+        b, tb, nb, nall = pyradiomics_runs(ext_b, study, regions, early, args.peer_cap_s)
+    print(f"(b) pyradiomics, our parameter file: {tb:.2f} s for {nb}/{nall} execute() calls")
+    same = close = total = 0
+    for r in ("H1", "H2", "H3", "ring"):
+        for k, v in b.get(r, {}).items():
+            ours = full1.values.get(f"{r}__{k}")
+            if ours is None:
+                continue
+            total += 1
+            same += ours == v
+            close += bool(np.isclose(ours, v, rtol=1e-6, atol=1e-9))
+    print(f"    region values (b) vs (c): {same}/{total} identical, {close}/{total} within rtol 1e-6 "
+          f"(differences: LoG/wavelet border, crop boxes differ per region)")
+    print(f"ratios: b/c = {tb / tc:.2f} (n_jobs={args.n_jobs}), b/c1 = {tb / tc1:.2f}, b/d = {tb / td:.2f}")
+    if not args.skip_peer:
+        ext_a = RadiomicsFeatureExtractor(binWidth=5, normalize=True, normalizeScale=100, voxelArrayShift=300,
+                                          resampledPixelSpacing=[1.0, 1.0, 1.0], interpolator="sitkBSpline",
+                                          correctMask=True)
+        ext_a.enableImageTypes(**{k: params.image_type_args(k) for k in params.image_types})
+        with threadpool_limits(limits=1):
+            a, ta, na, nall = pyradiomics_runs(ext_a, study, regions, early, args.peer_cap_s)
+        note = "" if na == nall else f" (CAPPED after {na}/{nall} calls; true time is larger)"
+        print(f"(a) peer pyradiomics MR example settings: {ta:.2f} s{note}; a/c = {ta / tc:.2f}")
+
+
+if __name__ == "__main__":
+    main()
