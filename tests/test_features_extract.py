@@ -146,3 +146,74 @@ def test_parallel_equals_serial(phantom, full):
     par = extract_features(study, regions, names, early_phase=1, n_jobs=2)
     for n in names:
         assert par.values[n] == full.values[n], n
+
+
+def test_kinetic_original_features_equal_plain_pyradiomics_per_phase(phantom, full):
+    """Oracle: per phase, pyradiomics' RadiomicsFeatureExtractor (Original image only) on the phase with the
+    app's one affine transform applied (x' = 100 (x - mu0) / sd0, mu0/sd0 of the whole pre-contrast image),
+    normalisation off and binWidth = (max - min) / 64 of the tumour values of all phases pooled, read from
+    pyradiomics' own resampling of each phase (SPEC 7 as amended, kinetic.py). The across-phase mean and
+    variance of those values must equal kin_mean / kin_var (numpy oracle, rtol 1e-9; MCC 1e-6)."""
+    import SimpleITK as sitk
+    from radiomics import imageoperations as iop
+    from radiomics.featureextractor import RadiomicsFeatureExtractor
+
+    from tnbc_desktop.core.features.kinetic import affine_reference, transformed_phase
+
+    study, regions = phantom
+    settings = load_params().settings_dict()
+    mu0, sd0 = affine_reference(study.data[0])
+    mask = to_sitk(regions.tumour.astype(np.uint32), study.geometry)
+    phases = [to_sitk(transformed_phase(study.data[p], mu0, sd0, 100.0), study.geometry)
+              for p in range(study.n_phases)]
+    pooled = []
+    for img in phases:
+        rimg, rmask = iop.resampleImage(img, mask, **settings)
+        pooled.append(sitk.GetArrayFromImage(rimg)[sitk.GetArrayFromImage(rmask) == 1])
+    pooled = np.concatenate(pooled)
+    width = (float(pooled.max()) - float(pooled.min())) / 64
+    kw = {k: v for k, v in settings.items() if k != "binCount"}
+    ext = RadiomicsFeatureExtractor(**dict(kw, normalize=False, binWidth=width))
+    ext.disableAllImageTypes()
+    ext.enableImageTypeByName("Original")
+    ext.disableAllFeatures()
+    for cls in ("firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm"):
+        ext.enableFeatureClassByName(cls)
+    per_phase = [{k: float(v) for k, v in ext.execute(img, mask).items() if not k.startswith("diagnostics")}
+                 for img in phases]
+    assert len(per_phase[0]) == 93
+    for k in per_phase[0]:
+        series = np.array([pp[k] for pp in per_phase])
+        tol = 1e-6 if k.endswith("_MCC") else 1e-9
+        np.testing.assert_allclose(full.values[f"kin_mean__{k}"], series.mean(), rtol=tol, atol=1e-12, err_msg=k)
+        np.testing.assert_allclose(full.values[f"kin_var__{k}"], series.var(ddof=1), rtol=max(tol, 1e-8),
+                                   atol=1e-12, err_msg=k)
+
+
+def test_habitat_boxes_smaller_than_union_box_still_equal_plain_pyradiomics():
+    """Oracle: pyradiomics' RadiomicsFeatureExtractor (Original + LoG sigma 3 mm) on H1 alone. The field of view
+    is larger than in the other tests, so H1's own pyradiomics box (core +- 15 mm) is smaller than the union box
+    of all regions; LoG borders then differ unless H1 is filtered on its own box (with the union box, LoG 3 mm
+    features of make_patient(3) differed by up to 0.9 %). Tolerance: rtol 1e-9 (MCC 1e-6, see region.py)."""
+    from radiomics.featureextractor import RadiomicsFeatureExtractor
+
+    study, regions = make_phantom(shape=(18, 60, 60), n_phases=3)
+    h1 = regions.region("H1")
+    zz, yy, xx = np.nonzero(h1)
+    assert (yy.max() - yy.min() + 1) * 0.8 + 30 < 60 * 0.8  # H1 box + 2 x 15 mm pad fits inside the image
+    feats = {"firstorder": ["Mean", "Entropy", "Kurtosis"], "glcm": ["Contrast", "MCC", "Idmn"],
+             "glszm": ["ZoneEntropy"], "ngtdm": ["Busyness"]}
+    settings = load_params().settings_dict()
+    ext = RadiomicsFeatureExtractor(**settings)
+    ext.disableAllImageTypes()
+    ext.enableImageTypes(Original={}, LoG={"sigma": [3.0]})
+    ext.disableAllFeatures()
+    ext.enableFeaturesByName(**feats)
+    ref = {k: float(v) for k, v in ext.execute(to_sitk(study.data[1], study.geometry),
+                                                to_sitk(h1.astype(np.uint32), study.geometry)).items()
+           if not k.startswith("diagnostics")}
+    assert len(ref) == 2 * 8
+    fs = extract_features(study, regions, [f"H1__{k}" for k in ref], early_phase=1)
+    for k, v in ref.items():
+        tol = 1e-6 if k.endswith("_MCC") else 1e-9
+        np.testing.assert_allclose(fs.values[f"H1__{k}"], v, rtol=tol, atol=1e-12, err_msg=k)

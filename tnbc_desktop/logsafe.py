@@ -38,16 +38,40 @@ def redact(text: str) -> str:
     return text
 
 
+DICOM_WITHHELD = "[DICOM data withheld]"
+
+
+def _withhold_dicom(value):
+    """A pydicom Dataset / DataElement / Sequence (which print every tag value) becomes a placeholder."""
+    module = type(value).__module__ or ""
+    if module.startswith("pydicom.") and type(value).__name__ in (
+            "Dataset", "FileDataset", "DataElement", "RawDataElement", "Sequence", "FileMetaDataset",
+            "PersonName", "MultiValue"):
+        return DICOM_WITHHELD
+    return value
+
+
 class IdentifierFilter(logging.Filter):
     """Replaces registered identifiers in the formatted message; drops DICOM datasets passed as args."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _withhold_dicom(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_withhold_dicom(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _withhold_dicom(v) for k, v in record.args.items()}
         try:
             message = record.getMessage()
         except Exception:  # a bad format string must not crash logging
             message = str(record.msg)
         record.msg = redact(message)
         record.args = ()
+        if record.exc_info and not record.exc_text:  # tracebacks carry exception messages (paths, values)
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

@@ -5,9 +5,11 @@ Steps of :func:`extract_features`:
 2. Fix the shared grids: the union box of the habitats and ring (region radiomics) and the tumour box
    (kinetic), each plus ``padDistance`` on pyradiomics' resampling lattice. The boxes never depend on which
    names were asked for, so lazy values equal full-extraction values.
-3. Kinetic reference from the pre-contrast phase (transform, point-wise scales, bin widths).
-4. Run the work units (region radiomics split by image-type group; one unit per phase), in-process or in
-   ``n_jobs`` spawned processes; progress and cancel between units.
+3. Resample once (prepare.py): the normalised early phase and the region masks onto the union box; every phase,
+   with the pre-contrast affine transform, onto the tumour box (the pre-contrast box fixes the point-wise scales).
+4. Run the work units (groups of image types, each filter computed once per image; binning once per image and
+   region), in-process or in the shared pool of ``n_jobs`` spawned processes (pool.py); progress and cancel
+   between units.
 5. MSI features from the habitat labels; across-phase statistics; every requested name ends up either in
    ``values`` or, with a reason, in ``not_computable``.
 """
@@ -19,13 +21,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from tnbc_desktop.core.features.filters import make_grid, mask_bbox_xyz
-from tnbc_desktop.core.features.jobs import KineticJob, RegionJob, run_job
-from tnbc_desktop.core.features.kinetic import across_phase_stats, kinetic_reference
+from tnbc_desktop.core.features.jobs import run_job
+from tnbc_desktop.core.features.kinetic import across_phase_stats
 from tnbc_desktop.core.features.names import (
     REGIONS, ParsedName, all_feature_names, class_features, parse_feature_name,
 )
 from tnbc_desktop.core.features.params import RadiomicsParams, load_params
+from tnbc_desktop.core.features.prepare import kinetic_jobs, region_jobs
 from tnbc_desktop.core.study import DCEStudy
 from tnbc_desktop.errors import CancelledError, FeatureError, GeometryError
 from tnbc_desktop.logsafe import get_logger
@@ -79,24 +81,6 @@ def _plan(parsed: list[ParsedName]):
     return as_lists(regions), as_lists(kinetic), any(p.kind == "msi" for p in parsed)
 
 
-def _split_type_requests(req: dict) -> list[dict]:
-    """Two units per image: wavelet sub-bands (one decomposition) and the other image types."""
-    groups: list[dict] = [{}, {}]
-    for itype, classes in req.items():
-        groups[0 if itype.startswith("wavelet") else 1][itype] = classes
-    return [g for g in groups if g]
-
-
-def _split_region_requests(req: dict) -> list[dict]:
-    """Two units: wavelet sub-bands (one decomposition) and everything else."""
-    groups: list[dict] = [{}, {}]
-    for region, per_type in req.items():
-        for itype, classes in per_type.items():
-            g = groups[0] if itype.startswith("wavelet") else groups[1]
-            g.setdefault(region, {})[itype] = classes
-    return [g for g in groups if g]
-
-
 def _check_inputs(study: DCEStudy, regions: RegionMasks, early_phase: int) -> None:
     shape = tuple(study.geometry.shape)
     for what, arr in (("tumour mask", regions.tumour), ("habitat labels", regions.habitat_labels),
@@ -111,40 +95,56 @@ def _check_inputs(study: DCEStudy, regions: RegionMasks, early_phase: int) -> No
         raise FeatureError("the tumour mask is empty; no features can be computed", study.source)
 
 
-def _run_units(jobs: list, n_jobs: int, progress, cancel, start_fraction: float):
-    """Run jobs, yield results; progress after each, cancel checked between units."""
-    total = len(jobs)
+def _run_units(jobs: list, n_jobs: int, progress, cancel, start: float):
+    """Run jobs (largest first), yield results; progress by estimated cost after each, cancel between units."""
+    total = sum(j.cost for j in jobs) or 1.0
+    done_cost = 0.0
 
-    def tick(done, label):
+    def tick(job):
+        nonlocal done_cost
+        done_cost += job.cost
         if progress is not None:
-            progress(f"features: {label}", start_fraction + (1 - start_fraction) * done / max(total, 1))
+            progress(f"features: {job.label}", start + (1 - start) * min(done_cost / total, 1.0))
 
-    if n_jobs <= 1 or total <= 1:
-        for i, job in enumerate(jobs):
+    jobs = sorted(jobs, key=lambda j: -j.cost)
+    if n_jobs <= 1 or len(jobs) <= 1:
+        for job in jobs:
             if cancel is not None and cancel.is_set():
                 raise CancelledError("feature extraction cancelled")
             yield run_job(job)
-            tick(i + 1, job.label)
+            tick(job)
         return
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures import CancelledError as FutureCancelled
+    from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(max_workers=min(n_jobs, total), mp_context=mp.get_context("spawn")) as pool:
-        pending = {pool.submit(run_job, j) for j in jobs}
-        done_count = 0
-        try:
-            while pending:
-                if cancel is not None and cancel.is_set():
-                    raise CancelledError("feature extraction cancelled")
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for fut in done:
+    from tnbc_desktop.core.features.pool import drop_pool, get_pool
+
+    pool = get_pool(min(n_jobs, len(jobs)))
+    pending = {pool.submit(run_job, j): j for j in jobs}
+    finished = False
+    try:
+        while pending:
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("feature extraction cancelled")
+            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in done:
+                job = pending.pop(fut)
+                try:
                     res = fut.result()
-                    done_count += 1
-                    tick(done_count, res.label)
-                    yield res
-        finally:
+                except BrokenProcessPool:
+                    raise FeatureError("a feature worker process stopped unexpectedly (out of memory?); "
+                                       "retry with fewer jobs") from None
+                except FutureCancelled:  # the shared pool was dropped by a cancelled extraction
+                    raise CancelledError("feature extraction cancelled") from None
+                tick(job)
+                yield res
+        finished = True
+    finally:
+        if not finished:  # cancelled or failed: do not leave queued units running for nobody
             for fut in pending:
                 fut.cancel()
+            drop_pool()
 
 
 def extract_features(study: DCEStudy, regions: RegionMasks, names: Sequence[str] | None = None, *,
@@ -167,8 +167,6 @@ def extract_features(study: DCEStudy, regions: RegionMasks, names: Sequence[str]
     settings = params.settings_dict()
     settings["label"] = 1
     itype_args = {k: params.image_type_args(k) for k in params.image_types}
-    target = settings["resampledPixelSpacing"]
-    pad = int(settings.get("padDistance", 5))
     geometry = study.geometry
     timings: dict[str, float] = {}
     notes: list[str] = []
@@ -176,19 +174,14 @@ def extract_features(study: DCEStudy, regions: RegionMasks, names: Sequence[str]
     jobs: list = []
 
     t0 = time.perf_counter()
+    fine = n_jobs > 1
+    region_problems: dict[str, str] = {}
     if region_req:
-        union = np.asarray(regions.ring, bool) | (np.asarray(regions.habitat_labels) > 0)
-        bbox = mask_bbox_xyz(union)
         masks = {r: regions.region(r) for r in REGIONS}
-        if bbox is None:
-            for n in (p.name for p in parsed if p.kind == "region"):
-                not_computable[n] = "no habitat or ring voxels"
-        else:
-            grid = make_grid(bbox, geometry, target, pad)
-            image = study.data[early_phase]
-            for i, req in enumerate(_split_region_requests(region_req)):
-                jobs.append(RegionJob(image, geometry, {r: masks[r] for r in req}, grid, req, settings,
-                                      itype_args, label=f"region radiomics {i + 1}"))
+        rjobs, region_problems = region_jobs(study, masks, region_req, early_phase, settings, itype_args, fine, cancel)
+        jobs.extend(rjobs)
+    if progress is not None:
+        progress("features: resampled the early phase", 0.02)
     kin_phase_values: dict[int, dict] = {}
     kin_problems: dict[str, str] = {}
     if kin_req:
@@ -197,31 +190,27 @@ def extract_features(study: DCEStudy, regions: RegionMasks, names: Sequence[str]
             for p in parsed:
                 if p.kind == "kinetic":
                     not_computable[p.name] = f"kinetic features need at least {MIN_KINETIC_PHASES} phases ({n_ph} given)"
-            kin_req = {}
         else:
             if n_ph == 3:
                 notes.append("only 3 phases: kinetic kurtosis is degenerate (the same value for any 3 distinct "
                              "values) and carries no information")
-            tumour = np.asarray(regions.tumour, bool)
-            kgrid = make_grid(mask_bbox_xyz(tumour), geometry, target, pad)
-            interp = settings.get("interpolator", "sitkBSpline")
-            ref = kinetic_reference(study.data[0], geometry, kgrid, float(settings.get("normalizeScale", 1)), interp)
-            phases = tuple(study.data[ph] for ph in range(n_ph))
-            for i, req in enumerate(_split_type_requests(kin_req)):
-                jobs.append(KineticJob(phases, geometry, tumour, kgrid, req, settings, itype_args, ref,
-                                       int(settings.get("binCount", 64)), label=f"kinetic {i + 1}"))
+            tick = None if progress is None else (
+                lambda k: progress(f"features: resampled phase {k}/{n_ph}", 0.02 + 0.08 * k / n_ph))
+            kjobs, why = kinetic_jobs(study, np.asarray(regions.tumour, bool), kin_req, settings, itype_args, fine,
+                                      cancel, tick)
+            jobs.extend(kjobs)
+            if why:
+                kin_problems = {t: why for t in kin_req}
     timings["prepare"] = time.perf_counter() - t0
     if progress is not None:
-        progress("features: prepared", 0.05)
+        progress("features: prepared", 0.1)
 
     values: dict[str, float] = {}
-    region_problems: dict[str, str] = {}
     timings["region_units"] = timings["kinetic_units"] = 0.0
     t0 = time.perf_counter()
-    for res in _run_units(jobs, n_jobs, progress, cancel, 0.05):
+    for res in _run_units(jobs, n_jobs, progress, cancel, 0.1):
         if res.per_phase is None:
             values.update(res.values)
-            region_problems.update(res.problems)
             timings["region_units"] += res.seconds
         else:
             for ph, vals in enumerate(res.per_phase):

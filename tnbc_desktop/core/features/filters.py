@@ -1,12 +1,11 @@
-"""Resampling grid, crop boxes and filtered images, each computed once and shared by all regions.
+"""Resampling grid, crop boxes and filtered images.
 
-The resampled grid replicates ``radiomics.imageoperations.resampleImage`` exactly (same lattice, aligned to the
-input origin; B-spline for the image, nearest neighbour for masks), but over ONE box: the union of all regions
-plus ``padDistance``. Because the lattice is the same, each region's voxels get the same values pyradiomics
-would give; only filters that look past the box border (LoG, wavelet) can differ, and ``padDistance`` 15 keeps
-that border 15 mm away. Point-wise filters (square, squareroot, logarithm) scale by max|x| of a box; the box
-is passed explicitly so region features can use pyradiomics' per-region box.
-Arrays are [z, y, x]; SimpleITK sizes, spacings and boxes are (x, y, z).
+The resampled grid replicates ``radiomics.imageoperations.resampleImage`` (same lattice, aligned to the input
+origin; B-spline for the image, nearest neighbour for masks), computed over ONE box per image: the union of the
+regions (or the tumour) plus ``padDistance``. Each region is then filtered on its own sub-box of that grid, the
+box pyradiomics would resample for it, so LoG / wavelet borders and the point-wise filter scale (max|x| of the
+box) are pyradiomics' own; resampled values agree with pyradiomics' to rounding (~1e-15 relative; ITK computes
+physical points from the box origin). Arrays are [z, y, x]; SimpleITK sizes, spacings and boxes are (x, y, z).
 """
 from __future__ import annotations
 
@@ -52,6 +51,17 @@ class ResampledGrid:
     origin: tuple[float, float, float]
     direction: tuple[float, ...]
     crop_only: bool
+
+    def sub_grid(self, box: tuple[slice, slice, slice]) -> "ResampledGrid":
+        """The grid of the [z, y, x] sub-box ``box`` of this grid's arrays (same lattice and spacing)."""
+        offset = np.array([box[2].start, box[1].start, box[0].start], dtype=float)  # x, y, z
+        size = (box[2].stop - box[2].start, box[1].stop - box[1].start, box[0].stop - box[0].start)
+        direction = np.array(self.direction, dtype=float).reshape(3, 3)
+        origin = np.array(self.origin) + direction @ (offset * np.array(self.spacing))
+        return ResampledGrid(lower=tuple(int(lo + o) for lo, o in zip(self.lower, offset)),
+                             size=tuple(int(v) for v in size), spacing=self.spacing,
+                             origin=tuple(float(v) for v in origin), direction=self.direction,
+                             crop_only=self.crop_only)
 
     def sub_box(self, lower: np.ndarray, upper: np.ndarray) -> tuple[slice, slice, slice]:
         """[z, y, x] slices of this grid's arrays for a box given in lattice indices (x, y, z), clipped."""
@@ -121,6 +131,15 @@ def resample_image(image: sitk.Image, grid: ResampledGrid, interpolator: str = "
     rif.SetOutputPixelType(image.GetPixelID())
     rif.SetInterpolator(getattr(sitk, interpolator) if isinstance(interpolator, str) else interpolator)
     return rif.Execute(image)
+
+
+def grid_image(array_zyx: np.ndarray, grid: ResampledGrid) -> sitk.Image:
+    """A SimpleITK image of an array that lives on ``grid`` (spacing, origin, direction of the grid)."""
+    img = sitk.GetImageFromArray(array_zyx)
+    img.SetSpacing(grid.spacing)
+    img.SetOrigin(grid.origin)
+    img.SetDirection(grid.direction)
+    return img
 
 
 def resample_mask(mask_zyx: np.ndarray, geometry: Geometry, grid: ResampledGrid) -> np.ndarray:

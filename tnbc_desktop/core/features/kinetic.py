@@ -18,10 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import SimpleITK as sitk
+
 from tnbc_desktop.core.features.filters import (
-    POINTWISE_TYPES, ResampledGrid, filtered_images, resample_image, resample_mask, to_sitk,
+    POINTWISE_TYPES, ResampledGrid, filtered_images, grid_image, resample_image, to_sitk,
 )
-from tnbc_desktop.core.features.region import compute_classes
+from tnbc_desktop.core.features.region import compute_classes, roi_crop
 from tnbc_desktop.core.study import Geometry
 
 #: relative spread below which a feature counts as constant across phases
@@ -63,22 +65,26 @@ def transformed_phase(raw_zyx: np.ndarray, mu0: float, sd0: float, scale: float)
     return (scale * (raw_zyx.astype(np.float64) - mu0) / sd0).astype(np.float32)
 
 
-def _phase_on_grid(raw, geometry, grid, mu0, sd0, scale, interpolator):
-    return resample_image(to_sitk(transformed_phase(raw, mu0, sd0, scale), geometry), grid, interpolator)
-
-
-def kinetic_reference(pre_raw: np.ndarray, geometry: Geometry, grid: ResampledGrid, scale: float,
-                      interpolator: str) -> KineticReference:
-    """Fix the transform and point-wise scales from the pre-contrast phase (``pre_raw`` [z, y, x])."""
-    import SimpleITK as sitk
-
+def affine_reference(pre_raw: np.ndarray) -> tuple[float, float]:
+    """(mu0, sd0) of the whole pre-contrast image ``pre_raw`` [z, y, x] (sd ddof=0; 1 if flat or not finite)."""
     mu0 = float(np.mean(pre_raw, dtype=np.float64))
     sd0 = float(np.std(pre_raw, dtype=np.float64))
     if not np.isfinite(sd0) or sd0 <= 0:
         sd0 = 1.0
-    img = _phase_on_grid(pre_raw, geometry, grid, mu0, sd0, scale, interpolator)
-    base = sitk.GetArrayFromImage(img).astype(np.float64)
-    return KineticReference(mu0, sd0, scale, {k: float(np.max(np.abs(base))) for k in POINTWISE_TYPES})
+    return mu0, sd0
+
+
+def phase_on_grid(raw_zyx: np.ndarray, geometry: Geometry, grid: ResampledGrid, mu0: float, sd0: float,
+                  scale: float, interpolator: str) -> np.ndarray:
+    """One phase, transformed and resampled onto ``grid`` (float32 [z, y, x] of the grid)."""
+    img = resample_image(to_sitk(transformed_phase(raw_zyx, mu0, sd0, scale), geometry), grid, interpolator)
+    return sitk.GetArrayFromImage(img)
+
+
+def kinetic_reference(mu0: float, sd0: float, scale: float, pre_on_grid: np.ndarray) -> KineticReference:
+    """The reference from the pre-contrast phase already transformed and resampled (``pre_on_grid``)."""
+    m = float(np.max(np.abs(pre_on_grid.astype(np.float64))))
+    return KineticReference(mu0, sd0, scale, {k: m for k in POINTWISE_TYPES})
 
 
 def common_bin_width(per_phase_values: list[np.ndarray], bin_count: int) -> float:
@@ -88,28 +94,31 @@ def common_bin_width(per_phase_values: list[np.ndarray], bin_count: int) -> floa
     return (hi - lo) / bin_count
 
 
-def kinetic_group_features(phases_raw: list[np.ndarray], geometry: Geometry, tumour: np.ndarray,
-                           grid: ResampledGrid, requests: dict, image_type_args: dict, ref: KineticReference,
-                           settings: dict, interpolator: str, bin_count: int) -> tuple[list[dict], dict]:
+def kinetic_group_features(phases_on_grid: list[np.ndarray], roi: np.ndarray, grid: ResampledGrid, requests: dict,
+                           image_type_args: dict, pointwise_max: dict, settings: dict,
+                           bin_count: int) -> tuple[list[dict], dict]:
     """Features of every phase for some image types (``requests``: image type -> {class: names | None}).
 
-    Returns (per phase ``"<image>_<class>_<feature>" -> value``, image type -> reason it is not computable)."""
-    roi = resample_mask(tumour, geometry, grid)
+    ``phases_on_grid``: transformed phases on ``grid``; ``roi``: the tumour on ``grid`` (bool [z, y, x]).
+    Each filtered image is cut to the tumour box at once (features only look inside it), which keeps memory
+    small. Returns (per phase ``"<image>_<class>_<feature>" -> value``, image type -> reason it is not
+    computable)."""
+    box = roi_crop(roi)
+    roi_box = np.ascontiguousarray(roi[box])
     filt = []
-    for raw in phases_raw:
-        img = _phase_on_grid(raw, geometry, grid, ref.mu0, ref.sd0, ref.scale, interpolator)
-        f = filtered_images(img, list(requests), image_type_args, ref.pointwise_max)
-        filt.append({k: v for k, v in f.items()})
-    per_phase: list[dict] = [{} for _ in phases_raw]
+    for arr in phases_on_grid:
+        f = filtered_images(grid_image(arr, grid), list(requests), image_type_args, pointwise_max)
+        filt.append({k: np.ascontiguousarray(v[box]) for k, v in f.items()})
+    per_phase: list[dict] = [{} for _ in phases_on_grid]
     problems: dict[str, str] = {}
     for itype in requests:
-        width = common_bin_width([f[itype][roi] for f in filt], bin_count)
+        width = common_bin_width([f[itype][roi_box] for f in filt], bin_count)
         if not (width > 0 and np.isfinite(width)):
             problems[itype] = f"image '{itype}' is flat in the tumour on every phase (no bin width)"
             continue
         s = dict(settings, normalize=False, binWidth=width)
         s.pop("binCount", None)
         for ph, f in enumerate(filt):
-            vals = compute_classes(f[itype], roi, grid.spacing, requests[itype], s)
+            vals = compute_classes(f[itype], roi_box, grid.spacing, requests[itype], s)
             per_phase[ph].update({f"{itype}_{k}": v for k, v in vals.items()})
     return per_phase, problems

@@ -48,17 +48,52 @@ def _fast_glcm_class():
 
 
 _CLASS_OVERRIDES: dict = {}
+#: settings key carrying the shared discretisation into :func:`_prebinned` classes
+PREBINNED_KEY = "_tnbc_prebinned"
+BINNED_CLASSES = frozenset({"firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm"})
+
+
+def _prebinned(base):
+    """``base`` with ``_applyBinning`` replaced by a lookup of the discretised ROI computed once per (image, ROI).
+
+    pyradiomics bins the same image with the same mask and settings once per feature class (6 times per image);
+    every class gets here the result of that same ``imageoperations.binImage`` call, so values are unchanged."""
+
+    class Prebinned(base):
+        __module__ = base.__module__  # pyradiomics names its logger after the module
+
+        def _applyBinning(self, matrix):  # noqa: N802 (pyradiomics naming)
+            binned, gray_levels, ng = self.settings[PREBINNED_KEY]
+            self.coefficients["grayLevels"] = gray_levels
+            self.coefficients["Ng"] = ng
+            return binned.copy()
+
+    Prebinned.__name__ = Prebinned.__qualname__ = f"Prebinned{base.__name__}"
+    return Prebinned
 
 
 def feature_class(name: str):
-    """The pyradiomics feature class to use for ``name`` (GLCM with the fast MCC)."""
-    if name == "glcm":
-        if "glcm" not in _CLASS_OVERRIDES:
-            _CLASS_OVERRIDES["glcm"] = _fast_glcm_class()
-        return _CLASS_OVERRIDES["glcm"]
-    from radiomics import getFeatureClasses
+    """The pyradiomics feature class to use for ``name`` (GLCM with the fast MCC; texture classes take their
+    discretised image from the settings, see :func:`compute_classes`)."""
+    if name not in _CLASS_OVERRIDES:
+        if name == "glcm":
+            cls = _fast_glcm_class()
+        else:
+            from radiomics import getFeatureClasses
 
-    return getFeatureClasses()[name]
+            cls = getFeatureClasses()[name]
+        _CLASS_OVERRIDES[name] = _prebinned(cls) if name in BINNED_CLASSES else cls
+    return _CLASS_OVERRIDES[name]
+
+
+def discretise(image_zyx: np.ndarray, mask_zyx: np.ndarray, settings: dict) -> tuple[np.ndarray, np.ndarray, int]:
+    """pyradiomics' discretisation of the ROI (``base._applyBinning``): (int matrix [z, y, x], grey levels present
+    in the ROI, Ng = highest grey level)."""
+    from radiomics import imageoperations as iop
+
+    binned, _ = iop.binImage(image_zyx.copy(), mask_zyx, **settings)
+    gray_levels = np.unique(binned[mask_zyx])
+    return binned, gray_levels, int(np.max(gray_levels))
 
 
 def quiet_pyradiomics() -> None:
@@ -101,12 +136,18 @@ def compute_classes(image_zyx: np.ndarray, mask_zyx: np.ndarray, spacing_xyz: tu
     Returns ``"<class>_<feature>" -> value`` (NaN where pyradiomics failed).
     """
     box = roi_crop(mask_zyx)
-    img = _as_image(np.ascontiguousarray(image_zyx[box]), spacing_xyz)
-    msk = _as_image(np.ascontiguousarray(mask_zyx[box]).astype(np.uint32), spacing_xyz)
+    image_box = np.ascontiguousarray(image_zyx[box])
+    mask_box = np.ascontiguousarray(mask_zyx[box])
+    img = _as_image(image_box, spacing_xyz)
+    msk = _as_image(mask_box.astype(np.uint32), spacing_xyz)
+    binned_settings = None
+    if any(cls in BINNED_CLASSES for cls in requests):  # discretise once for all texture classes
+        binned_settings = dict(settings)
+        binned_settings[PREBINNED_KEY] = discretise(image_box, mask_box.astype(bool), settings)
     out: dict[str, float] = {}
     for cls, feats in requests.items():
         wanted = tuple(feats) if feats is not None else class_features(cls)
-        fc = feature_class(cls)(img, msk, **settings)
+        fc = feature_class(cls)(img, msk, **(binned_settings if cls in BINNED_CLASSES else settings))
         for f in wanted:
             fc.enableFeatureByName(f)
         values = fc.execute()

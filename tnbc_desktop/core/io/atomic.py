@@ -19,6 +19,13 @@ from tnbc_desktop.errors import OutputError
 _TMP_PREFIX = ".tnbc-tmp-"
 
 
+def _default_mode() -> int:
+    """Permissions a plain ``open()`` would give (0o666 minus the umask); mkstemp alone gives 0o600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -60,6 +67,10 @@ def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None)
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        try:
+            os.chmod(tmp, _default_mode())
+        except OSError:
+            pass  # e.g. filesystems without POSIX modes; the file is still complete
         os.replace(tmp, target)
         _fsync_dir(folder)
         ok = True

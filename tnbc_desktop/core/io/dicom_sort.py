@@ -129,6 +129,8 @@ def _within_series_key(hs: list[SliceHeader]):
 def _has_duplicates(hs: list[SliceHeader]) -> bool:
     """Two images that agree on every ordering tag (and position): the same slice twice."""
     signatures = [tuple(getter(h) for _, getter in _time_candidates()) for h in hs]
+    if all(v is None for sig in signatures for v in sig):
+        return False  # no ordering tag at all: a timing problem, not evidence of duplicates
     return len(set(signatures)) != len(signatures)
 
 

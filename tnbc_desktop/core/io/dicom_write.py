@@ -72,7 +72,11 @@ def _study_common(study: DCEStudy, study_uid: str, frame_uid: str) -> Dataset:
     ds = Dataset()
     ident = study.identity
     date = ident.study_date or "20240101"
-    ds.SpecificCharacterSet = "ISO_IR 100"
+    try:  # Latin-1 when it holds every identifier, else UTF-8 (a Latin-1 tag would turn CJK names into '?')
+        "".join(ident.values()).encode("latin-1")
+        ds.SpecificCharacterSet = "ISO_IR 100"
+    except UnicodeEncodeError:
+        ds.SpecificCharacterSet = "ISO_IR 192"
     ds.Modality = "MR"
     ds.Manufacturer = "tnbc-desktop synthetic"
     ds.PatientName = ident.patient_name

@@ -257,6 +257,12 @@ def _match_sample(sample: str, samples: list[str], source: Path) -> str:
     wanted = sample.strip()
     if wanted in samples:
         return wanted
+    if wanted.startswith("sha256:"):  # a saved session keeps only the barcode's hash (no identifier on disk)
+        import hashlib
+
+        hashed = [s for s in samples if "sha256:" + hashlib.sha256(s.encode("utf-8")).hexdigest() == wanted]
+        if len(hashed) == 1:
+            return hashed[0]
     folded = [s for s in samples if s.lower() == wanted.lower()]
     if len(folded) == 1:
         return folded[0]

@@ -129,7 +129,11 @@ def load_study(source: str | Path | list[Path], phase_times_s: Sequence[float] |
     """
     try:
         return _load_study(source, phase_times_s)
-    except (InputError, MemoryError, KeyboardInterrupt):
+    except InputError as exc:
+        if exc.source is None:  # e.g. a sorting error about the whole series: name the input it is about
+            raise type(exc)(exc.problem, str(source)[:300]) from exc
+        raise
+    except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # safety net: a loader never lets a raw library error reach the user
         log.exception("unexpected error while loading a study")

@@ -6,9 +6,12 @@ A 4D study may carry a JSON sidecar ``<stem>.json`` with ``{"phase_times_s": [..
 """
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import struct
 import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +49,37 @@ def read_image(path: str | Path) -> sitk.Image:
         raise InputError("does not exist", p)
     if p.is_dir():
         raise InputError("is a folder; expected a NIfTI or NRRD file", p)
+    _check_complete(p)
     try:
         return sitk.ReadImage(str(p))
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown reason"
         raise InputError(f"cannot be read as a NIfTI/NRRD image ({first[:200]})", p) from None
+
+
+def _check_complete(p: Path) -> None:
+    """SimpleITK reads a truncated .gz or .nii without error (the missing voxels are left as garbage), so:
+    a gzip file must decompress to its end with a valid CRC, and a plain NIfTI-1 must hold all its voxels."""
+    try:
+        with open(p, "rb") as handle:
+            magic = handle.read(348)
+            if magic[:2] == b"\x1f\x8b":
+                handle.seek(0)
+                with gzip.GzipFile(fileobj=handle) as gz:
+                    while gz.read(1 << 22):
+                        pass
+            elif len(magic) == 348 and magic[344:347] == b"n+1":  # single-file NIfTI-1
+                for order in ("<", ">"):
+                    if struct.unpack(order + "i", magic[:4])[0] == 348:
+                        dims = struct.unpack(order + "8h", magic[40:56])
+                        bitpix = struct.unpack(order + "h", magic[72:74])[0]
+                        offset = struct.unpack(order + "f", magic[108:112])[0]
+                        n = int(np.prod([max(int(d), 1) for d in dims[1:1 + max(min(dims[0], 7), 0)]]))
+                        if os.path.getsize(p) < int(offset) + n * bitpix // 8:
+                            raise InputError("is truncated: the file holds fewer voxels than its header declares", p)
+                        break
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"is damaged or truncated ({type(exc).__name__}: {exc})", p) from None
 
 
 def image_geometry(img: sitk.Image, source: str | Path) -> Geometry:

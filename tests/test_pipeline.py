@@ -1,0 +1,203 @@
+"""analyze_case on a small synthetic patient: steps in order, progress, cancel, step-named failures, QC,
+survival groups (oracle: the reference curve values put in the bundle), no identifier in log lines."""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tnbc_desktop.core.case import CaseInputs
+from tnbc_desktop.errors import CancelledError, PipelineError
+
+CANARY = "ZZCANARY"
+IMAGING = ["H1__original_firstorder_Mean", "H3__original_firstorder_Mean", "ring__original_firstorder_Mean",
+           "MSI_H1H2", "kin_mean__original_firstorder_Mean"]
+
+
+def _km(times, surv, n):
+    return {"times": times, "survival": surv, "ci_low": [max(s - 0.1, 0) for s in surv],
+            "ci_high": [min(s + 0.05, 1) for s in surv], "n": n, "n_events": 5,
+            "at_risk_times": [0.0, 12.0, 24.0, 36.0, 48.0, 60.0], "at_risk": [n, n - 3, n - 8, n - 12, n - 15, 4]}
+
+
+REFERENCE_CURVES = {"pCR": _km([0.0, 10.0, 30.0, 50.0, 80.0], [1.0, 0.97, 0.94, 0.92, 0.92], 40),
+                    "non-pCR": _km([0.0, 10.0, 30.0, 50.0, 80.0], [1.0, 0.85, 0.72, 0.61, 0.55], 60)}
+
+
+def _model(features, coefs, intercept=0.0, cutoff=0.4, mean=None, sd=None):
+    p = len(features)
+    return {"features": features, "z_mean": mean or [0.0] * p, "z_sd": sd or [1.0] * p,
+            "coefficients": coefs, "intercept": intercept,
+            "covariance": (np.eye(p + 1) * 0.04).tolist(), "cutoff": cutoff,
+            "input_range": {"min": [-1e12] * p, "max": [1e12] * p},
+            "performance": {"training": {"n": 70, "auc": 0.81, "auc_ci": [0.7, 0.9], "calibration_slope": 1.0,
+                                         "calibration_intercept": 0.0, "brier": 0.19, "sensitivity": 0.8,
+                                         "specificity": 0.7},
+                            "validation": {"n": 30, "auc": 0.74, "auc_ci": [0.55, 0.9]}},
+            "survival": {"cohort": "synthetic test cohort", "endpoint": "DFS", "logrank_p": 0.02,
+                         "curves": REFERENCE_CURVES}}
+
+
+def make_test_bundle(path: Path, habitat_model: dict | None = None) -> Path:
+    """Write a tiny valid bundle (cheap features) with F's assemble_bundle + save_bundle."""
+    from tnbc_desktop.core.bundle import assemble_bundle, save_bundle
+    from tnbc_desktop.core.features.params import load_params
+
+    params = load_params()
+    hm = habitat_model or {
+        "feature_order": ["WIS", "WOS", "SER", "PE"], "scaler_mean": [60.0, 5.0, 1.2, 80.0],
+        "scaler_sd": [40.0, 10.0, 0.5, 50.0], "centroids_z": [[-1, -0.5, -0.5, -1], [0, 0, 0, 0], [1, 0.5, 0.5, 1]],
+        "winsor_low": [-50.0, -100.0, -10.0, -50.0], "winsor_high": [500.0, 100.0, 10.0, 500.0], "ser_clip": 10.0,
+        "slopes": "relative"}
+    sd = [100.0, 100.0, 100.0, 1000.0, 100.0]
+    models = {"model1": _model(IMAGING[:4], [0.2, 0.1, -0.1, 0.05], sd=sd[:4]),
+              "model2": _model(IMAGING[4:], [0.3], sd=sd[4:]),
+              "model3": _model(IMAGING, [0.2, 0.1, -0.1, 0.05, 0.3], sd=sd),
+              "prm": _model(["radscore_model3", "ki67_high", "lvi"], [1.0, 0.5, -1.0], cutoff=0.37),
+              "gprm": _model(["radscore_model3", "ki67_high", "lvi", "vaf_sum"], [1.0, 0.5, -1.0, 2.0], cutoff=0.16)}
+    doc = assemble_bundle(
+        name="tiny test bundle", version="0.0.1", models=models, habitat_model=hm,
+        extraction={"pyradiomics_params_file": "radiomics_params.yaml", "pyradiomics_params_sha256": params.sha256,
+                    "kinetic_settings": {"slopes": "relative"}, "ring_width_mm": 5.0, "msi_connectivity": "2d-8"},
+        training_cohort={"n": 100, "n_validation": 30, "pcr_rate": 0.4, "source": "synthetic"}, is_demo=True)
+    return save_bundle(doc, path)
+
+
+def write_small_patient(out_dir: Path, seed: int = 3, layout: str = "nifti"):
+    """A small synthetic patient (6 phases of 16x64x64 at 2x1x1 mm, ~3 mL tumour) written to ``out_dir``."""
+    from tnbc_desktop.core.synthetic import make_patient, write_patient
+
+    patient = make_patient(seed=seed, shape=(16, 64, 64), spacing_mm=(2.0, 1.0, 1.0), tumour_volume_ml=3.0)
+    return patient, write_patient(patient, out_dir, layout=layout)
+
+
+@pytest.fixture(scope="module")
+def case_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("case")
+    patient, files = write_small_patient(root / "patient", layout="per-phase")
+    bundle = make_test_bundle(root / "bundle.json")
+    return patient, files, bundle
+
+
+def _inputs(files, bundle, **kw) -> CaseInputs:
+    base = dict(study_source=files.study, mask_path=files.mask, maf_path=files.maf, sample=None, ki67="35",
+                lvi="absent", bundle_path=bundle)
+    base.update(kw)
+    return CaseInputs(**base)
+
+
+def test_analyze_case_runs_all_steps_in_order(case_files, caplog):
+    from tnbc_desktop.core.pipeline import STEPS, analyze_case
+
+    patient, files, bundle = case_files
+    seen: list[tuple[str, float]] = []
+    caplog.set_level(logging.DEBUG, logger="tnbc_desktop")
+    res = analyze_case(_inputs(files, bundle), None, progress=lambda s, f: seen.append((s, f)))
+    steps = list(dict.fromkeys(s for s, _ in seen))
+    assert steps == list(STEPS) + ["done"]
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert set(res.timings_s) == set(STEPS)
+    # the models ran on the features the bundle needs (and only those plus MSI)
+    assert set(IMAGING) <= set(res.features)
+    assert not any(k.startswith("H2__") for k in res.features)
+    for m in ("model1", "model2", "model3", "prm", "gprm"):
+        assert res.predictions[m].available, res.predictions[m].reason
+    # QC: habitat fractions match the label map; times as written by the generator
+    labels = np.asarray(res.habitats.labels)
+    n = np.count_nonzero(labels)
+    assert res.qc.habitat_fractions == pytest.approx([np.count_nonzero(labels == k) / n for k in (1, 2, 3)])
+    assert res.qc.phase_times_s == pytest.approx(patient.study.phase_times_s)
+    assert res.qc.registration.startswith("off")
+    assert res.bundle.is_demo and len(res.bundle.sha256) == 64
+    # survival group: value of the reference step curve at 36 months (curve above: 0.72 for non-pCR, 0.94 pCR)
+    for name, sg in res.survival_groups.items():
+        expected = {"pCR": 0.94, "non-pCR": 0.72}[sg.group]
+        assert sg.dfs[3][0] == pytest.approx(expected)
+        assert sg.dfs[3][3] == {"pCR": 28, "non-pCR": 48}[sg.group]  # at_risk at 36 months = n - 12
+        assert sg.group == res.predictions[name].group
+    assert {"tumour", "ring"} <= set(res.curves)
+    # no identifier (canary) in any log record
+    assert all(CANARY not in r.getMessage() for r in caplog.records)
+
+
+def test_cancel_stops_between_steps(case_files):
+    from tnbc_desktop.core.pipeline import analyze_case
+
+    _, files, bundle = case_files
+    cancel = threading.Event()
+    seen = []
+
+    def progress(step, fraction):
+        seen.append(step)
+        if step == "habitats":
+            cancel.set()
+
+    with pytest.raises(CancelledError):
+        analyze_case(_inputs(files, bundle), None, progress=progress, cancel=cancel)
+    assert "peritumoral ring" not in seen
+
+
+def test_failing_step_is_named(case_files, tmp_path):
+    from tnbc_desktop.core.pipeline import analyze_case
+
+    _, files, bundle = case_files
+    bad_mask = tmp_path / "mask.nii.gz"
+    bad_mask.write_bytes(b"not a nifti file")
+    with pytest.raises(PipelineError) as err:
+        analyze_case(_inputs(files, bundle, mask_path=bad_mask), None)
+    assert err.value.step == "load mask"
+    assert "load mask" in str(err.value)
+
+    bad_maf = tmp_path / "x.maf"
+    bad_maf.write_text("garbage\n")
+    with pytest.raises(PipelineError) as err:
+        analyze_case(_inputs(files, bundle, maf_path=bad_maf), None)
+    assert err.value.step == "mutations"
+
+
+def test_missing_pathology_and_maf_make_prm_gprm_unavailable(case_files):
+    from tnbc_desktop.core.pipeline import analyze_case
+
+    _, files, bundle = case_files
+    res = analyze_case(_inputs(files, bundle, ki67=None, maf_path=None), None)
+    assert res.predictions["model3"].available
+    assert not res.predictions["prm"].available and "Ki-67" in res.predictions["prm"].reason
+    assert not res.predictions["gprm"].available
+    assert any("Ki-67" in w for w in res.warnings)
+    assert res.mutation_panel is None
+
+
+def test_report_from_real_pipeline_result(case_files, tmp_path):
+    from pypdf import PdfReader
+
+    from tnbc_desktop.core.pipeline import analyze_case
+    from tnbc_desktop.core.report import write_report
+
+    _, files, bundle = case_files
+    res = analyze_case(_inputs(files, bundle), None)
+    out = write_report(res, tmp_path / "case.pdf", deidentify=True)
+    reader = PdfReader(str(out))
+    assert len(reader.pages) == 2
+    text = " ".join(p.extract_text() for p in reader.pages)
+    meta = " ".join(str(v) for v in (reader.metadata or {}).values())
+    assert CANARY not in text and CANARY not in meta
+
+
+def test_survival_group_reads_the_reference_step_function():
+    """Oracle: the KM curve is a right-continuous step function, so DFS(t) is the value of the last step at or
+    before t (non-pCR curve above: steps at 10, 30, 50 months -> 0.85 at 12, 0.72 at 36, 0.61 at 60); numbers
+    at risk come from the bundle's landmark table (n - 3, n - 12, 4); beyond the last time -> None."""
+    from tnbc_desktop.core.survival_group import survival_group
+
+    sg = survival_group("prm", "non-pCR", REFERENCE_CURVES, logrank_p=0.02)
+    assert [sg.dfs[y][0] for y in (1, 3, 5)] == pytest.approx([0.85, 0.72, 0.61])
+    assert [sg.dfs[y][1] for y in (1, 3, 5)] == pytest.approx([0.75, 0.62, 0.51])
+    assert [sg.dfs[y][3] for y in (1, 3, 5)] == [57, 48, 4]
+    short = {"pCR": _km([0.0, 10.0, 30.0], [1.0, 0.9, 0.8], 10)}
+    assert survival_group("model3", "pCR", short).dfs[5][0] is None
+    with pytest.raises(ValueError):
+        survival_group("model3", "non-pCR", short)

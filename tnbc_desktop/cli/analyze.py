@@ -1,0 +1,187 @@
+"""``tnbc-desktop analyze``: one case -> predictions (JSON) and the two-page PDF report.
+
+Also holds the helpers the ``batch`` and ``demo`` commands share: the progress printer (a bar on a TTY,
+plain lines otherwise), the JSON form of a result and the case-history record.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from tnbc_desktop.core.case import MODEL_LABELS, REPORT_MODELS, CaseInputs, CaseResult
+from tnbc_desktop.core.io.atomic import write_text_atomic
+from tnbc_desktop.errors import ClinicalInputError
+from tnbc_desktop.logsafe import get_logger
+
+log = get_logger("tnbc_desktop.cli.analyze")
+
+
+class ProgressPrinter:
+    """``progress(step, fraction)`` for the CLI: a redrawn bar on a TTY, one line per new step otherwise."""
+
+    def __init__(self, stream: TextIO | None = None, prefix: str = ""):
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.prefix = prefix
+        self.last_step = None
+
+    def __call__(self, step: str, fraction: float) -> None:
+        pct = int(round(100 * fraction))
+        if self.tty:
+            filled = int(round(30 * fraction))
+            self.stream.write(f"\r{self.prefix}[{'#' * filled}{'.' * (30 - filled)}] {pct:3d}% {step:<18}")
+            if step == "done":
+                self.stream.write("\n")
+            self.stream.flush()
+        elif step != self.last_step:
+            self.stream.write(f"{self.prefix}[{pct:3d}%] {step}\n")
+            self.stream.flush()
+        self.last_step = step
+
+
+def _num(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def result_json(result: CaseResult, report_path: Path | None = None, deidentify: bool = False) -> dict:
+    """The JSON document of one analysis (no identifiers and no input paths when ``deidentify``)."""
+    from tnbc_desktop.core.report.deid import make_redactor
+    from tnbc_desktop.core.store import predictions_json
+
+    redact = make_redactor(result, deidentify)
+    groups = {}
+    for name, sg in result.survival_groups.items():
+        groups[name] = {"group": sg.group, "logrank_p": _num(sg.logrank_p),
+                        "dfs": {f"{y}y": {"survival": _num(v[0]), "ci_low": _num(v[1]), "ci_high": _num(v[2]),
+                                          "at_risk": v[3]} for y, v in sg.dfs.items()}}
+    qc = result.qc
+    doc = {
+        "app_version": result.app_version,
+        "created_utc": None if deidentify else result.created_utc,
+        "deidentified": bool(deidentify),
+        "bundle": {"name": result.bundle.name, "version": result.bundle.version, "sha256": result.bundle.sha256,
+                   "is_demo": result.bundle.is_demo},
+        "predictions": predictions_json(result),
+        "survival_groups": groups,
+        "habitats": {"mode": qc.habitat_mode, "fractions": list(qc.habitat_fractions),
+                     "volumes_ml": list(qc.habitat_volumes_ml)},
+        "qc": {"phase_times_s": list(qc.phase_times_s), "timing_source": qc.timing_source,
+               "registration": qc.registration, "early_phase": qc.early_phase, "late_phase": qc.late_phase,
+               "n_invalid_voxels": qc.n_invalid_voxels, "n_ser_clipped": qc.n_ser_clipped,
+               "mask_resampled": qc.mask_resampled, "mask_volume_ml": qc.mask_volume_ml,
+               "ring_volume_ml": qc.ring_volume_ml, "out_of_range": [redact(s) for s in qc.out_of_range],
+               "not_computable": [redact(s) for s in qc.not_computable]},
+        "vaf_sum": _num(getattr(result.mutation_panel, "vaf_sum", None)) if result.mutation_panel else None,
+        "timings_s": {k: round(v, 4) for k, v in result.timings_s.items()},
+        "warnings": [redact(w) for w in result.warnings],
+        "report": None if report_path is None else (Path(report_path).name if deidentify else str(report_path)),
+    }
+    if not deidentify:
+        doc["inputs"] = {k: [str(p) for p in v] for k, v in result.inputs.input_files().items()}
+    return doc
+
+
+def summary_lines(result: CaseResult) -> list[str]:
+    """Short human summary: one line per report model."""
+    lines = [f"bundle {result.bundle.name} {result.bundle.version} (sha256 {result.bundle.sha256[:12]}...)"
+             + ("  DEMO - synthetic training data, not for clinical use" if result.bundle.is_demo else "")]
+    for name in REPORT_MODELS:
+        p = result.predictions.get(name)
+        label = MODEL_LABELS[name]
+        if p is None:
+            lines.append(f"  {label}: not in bundle")
+        elif not p.available:
+            lines.append(f"  {label}: not available: {p.reason}")
+        else:
+            lines.append(f"  {label}: P(pCR) {p.probability:.3f} (95% CI {p.ci_low:.3f}-{p.ci_high:.3f}), "
+                         f"cutoff {p.cutoff:.2f} -> predicted {p.group}")
+    fr = ", ".join(f"H{i + 1} {100 * f:.1f}%" for i, f in enumerate(result.qc.habitat_fractions))
+    lines.append(f"  habitats: {fr}")
+    return lines
+
+
+def record_history(result: CaseResult, report_path: Path | None, store_identifiers: bool) -> None:
+    """Add the analysis to the case history; a failure is a warning, not a failed analysis."""
+    from tnbc_desktop.core.store import CaseStore
+    from tnbc_desktop.errors import OutputError
+
+    try:
+        CaseStore().record(result, report_path=report_path, store_identifiers=store_identifiers)
+    except OutputError as exc:
+        print(f"tnbc-desktop: warning: {exc}", file=sys.stderr)
+
+
+def parse_phase_times(values: list[str] | None) -> tuple[float, ...] | None:
+    """``--phase-times 0 90 180`` or ``--phase-times 0,90,180`` -> seconds."""
+    if not values:
+        return None
+    parts = [p for v in values for p in v.replace(";", ",").split(",") if p.strip()]
+    try:
+        return tuple(float(p) for p in parts)
+    except ValueError as exc:
+        raise ClinicalInputError(f"--phase-times must be numbers in seconds, got {' '.join(values)!r}") from exc
+
+
+def add_case_arguments(p) -> None:
+    p.add_argument("--mask-label", type=int, default=None, help="label value of the tumour in a multi-label mask")
+    p.add_argument("--maf", help="mutation file (MAF or CSV panel) for GPRM")
+    p.add_argument("--sample", help="Tumor_Sample_Barcode of this patient in a multi-sample MAF")
+    p.add_argument("--ki67", help="Ki-67 in percent (e.g. 35, '>=20')")
+    p.add_argument("--lvi", choices=("present", "absent", "unknown"), help="lymphovascular invasion")
+    p.add_argument("--phase-times", nargs="+", metavar="S",
+                   help="phase times in seconds from pre-contrast, when the files carry none")
+    p.add_argument("--bundle", help="model bundle JSON (default: the shipped demo bundle)")
+    p.add_argument("--deidentify", action="store_true", help="report and JSON without identifiers and dates")
+    p.add_argument("--store-identifiers", action="store_true",
+                   help="keep patient identifiers in the local case history (off by default)")
+    p.add_argument("--no-history", action="store_true", help="do not add this analysis to the case history")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes for feature extraction (default 1)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("analyze", help="analyse one case: predictions, JSON and PDF report",
+                       description="Analyse one DCE-MRI case with a model bundle. Research use only.")
+    p.add_argument("--study", required=True, nargs="+",
+                   help="DICOM folder, 4D NIfTI/NRRD, or one 3D file per phase (in order)")
+    p.add_argument("--mask", required=True, help="tumour mask (NIfTI/NRRD/DICOM-SEG) on the study's grid")
+    add_case_arguments(p)
+    p.add_argument("--json", dest="json_out", help="write the result JSON here ('-' = standard output)")
+    p.add_argument("--pdf", help="write the two-page PDF report here")
+    p.set_defaults(func=run)
+
+
+def inputs_from_args(args, study, mask) -> CaseInputs:
+    return CaseInputs(study_source=study, mask_path=mask, mask_label=args.mask_label,
+                      phase_times_s=parse_phase_times(args.phase_times), maf_path=args.maf, sample=args.sample,
+                      ki67=args.ki67, lvi=args.lvi, bundle_path=args.bundle, deidentify=args.deidentify)
+
+
+def run(args) -> int:
+    from tnbc_desktop.core.pipeline import analyze_case
+    from tnbc_desktop.core.report import write_report
+
+    study = Path(args.study[0]) if len(args.study) == 1 else tuple(Path(s) for s in args.study)
+    inputs = inputs_from_args(args, study, args.mask)
+    result = analyze_case(inputs, args.bundle, progress=ProgressPrinter(), n_jobs=max(1, args.jobs))
+    pdf = Path(args.pdf) if args.pdf else None
+    if pdf is not None:
+        write_report(result, pdf, deidentify=args.deidentify)
+    doc = result_json(result, pdf, deidentify=args.deidentify)
+    if args.json_out == "-":
+        print(json.dumps(doc, indent=1))
+    else:
+        if args.json_out:
+            write_text_atomic(args.json_out, json.dumps(doc, indent=1) + "\n")
+        print("\n".join(summary_lines(result)))
+        if pdf is not None:
+            print(f"report: {pdf}")
+    if not args.no_history:
+        record_history(result, pdf, args.store_identifiers)
+    return 0

@@ -1,0 +1,145 @@
+"""``tnbc-desktop features STUDY --mask MASK [--phase-times S ...] [--only NAMES_FILE] [--bundle B] [--jobs N]
+--out FILE.csv|.json``.
+
+Steps: load the study and the tumour mask, kinetic maps (with the bundle habitat model's slope mode and SER clip
+and its extraction's kinetic settings when ``--bundle`` is given), habitats (the bundle's population model, else per-patient k-means), the
+peritumoral ring (width from the bundle's extraction settings, else 5 mm), then the radiomics features: all
+11,238 names, or only those listed in ``--only`` (one name per line; blank lines and ``#`` comments ignored).
+Output, written atomically: CSV ``name,value`` (not computable names get an empty value) or JSON
+``{values, not_computable, params_sha256, timings_s, notes}``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from tnbc_desktop.errors import ClinicalInputError, ConfigError, OutputError
+
+OUTPUT_SUFFIXES = (".csv", ".json")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("features", help="extract radiomics / kinetic / MSI features of one study to CSV or JSON")
+    p.add_argument("study", nargs="+", help="DICOM folder or file(s), 4D NIfTI/NRRD, or one 3D file per phase")
+    p.add_argument("--mask", required=True, help="tumour mask (NIfTI/NRRD/DICOM SEG) on the study grid")
+    p.add_argument("--mask-label", type=int, default=None, help="label value of the tumour in a multi-label mask")
+    p.add_argument("--phase-times", nargs="+", metavar="S", help="phase times in seconds from the pre-contrast "
+                   "phase (e.g. 0 90 180 or 0,90,180), if the files do not give them")
+    p.add_argument("--only", metavar="NAMES_FILE", help="text file with the feature names to extract, one per line")
+    p.add_argument("--bundle", help="model bundle whose habitat model and extraction settings to use")
+    p.add_argument("--params", help="pyradiomics parameter file (default: the bundle's, else the shipped one)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes for the extraction (default 1)")
+    p.add_argument("--out", required=True, help="output file: .csv (name,value) or .json")
+    p.set_defaults(func=run)
+
+
+def parse_phase_times(values: list[str] | None) -> tuple[float, ...] | None:
+    """``["0", "90"]`` or ``["0,90"]`` -> (0.0, 90.0) seconds; None if not given."""
+    if not values:
+        return None
+    parts = [v for item in values for v in item.replace(",", " ").split()]
+    try:
+        return tuple(float(v) for v in parts)
+    except ValueError:
+        raise ClinicalInputError(f"--phase-times must be numbers in seconds, got {' '.join(values)!r}") from None
+
+
+def read_names_file(path: str | Path) -> list[str]:
+    """Feature names from a text file (one per line; blank lines and ``#`` comments skipped)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the feature-name list ({getattr(exc, 'strerror', None) or exc})", p) from None
+    names = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    names = [n for n in names if n]
+    if not names:
+        raise ConfigError("the feature-name list is empty", p)
+    return names
+
+
+def _params(args, extraction: dict):
+    from tnbc_desktop.core.features.params import load_params
+    from tnbc_desktop.paths import resource_path
+
+    if args.params:
+        return load_params(args.params)
+    name = extraction.get("pyradiomics_params_file")
+    if name:
+        path = Path(name) if Path(name).is_absolute() else resource_path(Path(name).name)
+        if path.exists():
+            return load_params(path)
+    return load_params()
+
+
+def feature_document(fs) -> dict:
+    """JSON-able form of a :class:`FeatureSet`."""
+    return {"values": fs.values, "not_computable": fs.not_computable, "params_sha256": fs.params_sha256,
+            "timings_s": fs.timings_s, "notes": list(fs.notes)}
+
+
+def feature_csv(fs) -> str:
+    """``name,value`` rows (values with full precision; not computable names with an empty value)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["name", "value"])
+    for name, value in fs.values.items():
+        w.writerow([name, repr(float(value))])
+    for name in fs.not_computable:
+        w.writerow([name, ""])
+    return buf.getvalue()
+
+
+def run(args) -> int:
+    from tnbc_desktop.core.features import RegionMasks, extract_features, parse_feature_name
+    from tnbc_desktop.core.habitats import assign_habitats, kinetic_settings_for, per_patient_habitats
+    from tnbc_desktop.core.io.atomic import write_text_atomic
+    from tnbc_desktop.core.io.masks import load_mask
+    from tnbc_desktop.core.io.study_loader import load_study
+    from tnbc_desktop.core.kinetics import KineticSettings, compute_kinetic_maps
+    from tnbc_desktop.core.regions import peritumoral_ring
+
+    out = Path(args.out)
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise OutputError(f"the output must end in .csv or .json (got '{out.suffix or 'no suffix'}')", out)
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1 (got {args.jobs})")
+    names = read_names_file(args.only) if args.only else None
+    habitat_model, extraction = None, {}
+    if args.bundle:
+        from tnbc_desktop.core.bundle import load_bundle
+
+        bundle = load_bundle(args.bundle)
+        habitat_model, extraction = bundle.habitat_model, dict(bundle.extraction or {})
+    params = _params(args, extraction)
+    if names is not None:  # refuse unknown names before the slow steps
+        itypes = params.image_type_names()
+        for n in names:
+            parse_feature_name(n, itypes)
+    src = args.study[0] if len(args.study) == 1 else [Path(s) for s in args.study]
+    study = load_study(src, phase_times_s=parse_phase_times(args.phase_times))
+    mask = load_mask(args.mask, study.geometry, label=args.mask_label)
+    known = {f.name for f in fields(KineticSettings)}
+    k_settings = KineticSettings(**{k: v for k, v in dict(extraction.get("kinetic_settings") or {}).items()
+                                    if k in known})
+    if habitat_model:
+        k_settings = kinetic_settings_for(habitat_model, k_settings)
+    maps = compute_kinetic_maps(study, mask.array, k_settings)
+    habitats = assign_habitats(maps, habitat_model, diagnostics=False) if habitat_model else \
+        per_patient_habitats(maps, diagnostics=False)
+    ring = peritumoral_ring(mask.array, study.spacing_mm, float(extraction.get("ring_width_mm", 5.0)))
+    regions = RegionMasks(tumour=mask.array, habitat_labels=habitats.labels, ring=ring)
+    fs = extract_features(study, regions, names, early_phase=int(maps.early_phase), params=params,
+                          n_jobs=int(args.jobs))
+    text = feature_csv(fs) if out.suffix.lower() == ".csv" else json.dumps(feature_document(fs), indent=1) + "\n"
+    try:
+        write_text_atomic(out, text)
+    except OSError as exc:
+        raise OutputError(f"cannot write the features ({exc.strerror or exc})", out) from None
+    print(f"{len(fs.values)} feature(s) written to {out}; {len(fs.not_computable)} not computable; "
+          f"{fs.timings_s.get('total', 0.0):.1f} s", file=sys.stderr)
+    return 0

@@ -1,0 +1,146 @@
+"""Report figures drawn with matplotlib's Agg canvas into PNG bytes (never Qt).
+
+Habitat palette: Okabe-Ito (colour-blind safe): 1 poorly = blue, 2 moderately = yellow, 3 highly = vermillion;
+ring = reddish purple. Axial images are shown with the in-plane pixel aspect (spacing y / spacing x).
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from tnbc_desktop.core.case import CurveSummary, SurvivalGroup
+
+HABITAT_COLOURS = ("#0072B2", "#F0E442", "#D55E00")
+HABITAT_NAMES = ("H1 poorly perfused", "H2 moderately perfused", "H3 highly perfused")
+RING_COLOUR = "#CC79A7"
+TUMOUR_COLOUR = "#009E73"
+GROUP_COLOURS = {"pCR": "#0072B2", "non-pCR": "#D55E00"}
+DPI = 150
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def best_slice(mask: np.ndarray) -> int:
+    """Index z of the axial slice with the largest mask area (middle slice if the mask is empty)."""
+    areas = np.asarray(mask, dtype=bool).reshape(mask.shape[0], -1).sum(axis=1)
+    return int(np.argmax(areas)) if areas.any() else mask.shape[0] // 2
+
+
+def crop_box(mask2d: np.ndarray, margin: int = 12) -> tuple[slice, slice]:
+    """(rows, cols) slices around the mask with ``margin`` pixels, made square-ish; whole image if empty."""
+    ys, xs = np.nonzero(mask2d)
+    if ys.size == 0:
+        return slice(None), slice(None)
+    h, w = mask2d.shape
+    half = max(ys.max() - ys.min(), xs.max() - xs.min()) // 2 + margin
+    cy, cx = (ys.max() + ys.min()) // 2, (xs.max() + xs.min()) // 2
+    return (slice(max(cy - half, 0), min(cy + half + 1, h)), slice(max(cx - half, 0), min(cx + half + 1, w)))
+
+
+def _window(img: np.ndarray) -> tuple[float, float]:
+    finite = img[np.isfinite(img)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    lo, hi = np.percentile(finite, [1, 99.5])
+    return float(lo), float(hi if hi > lo else lo + 1.0)
+
+
+def habitat_images_png(early: np.ndarray, labels: np.ndarray, ring: np.ndarray, tumour: np.ndarray,
+                       spacing_mm: Sequence[float], fractions: Sequence[float],
+                       size_in: tuple[float, float] = (5.6, 2.9)) -> bytes:
+    """Two axial panels on the early phase: habitat overlay (with legend giving volume %), and the ring.
+
+    ``early``, ``labels``, ``ring``, ``tumour``: [z, y, x]; ``spacing_mm``: (z, y, x).
+    """
+    z = best_slice(tumour)
+    rows, cols = crop_box(np.asarray(tumour[z]) | np.asarray(ring[z]))
+    img = np.asarray(early[z], dtype=float)[rows, cols]
+    lab = np.asarray(labels[z])[rows, cols]
+    rng = np.asarray(ring[z], dtype=bool)[rows, cols]
+    tum = np.asarray(tumour[z], dtype=bool)[rows, cols]
+    aspect = float(spacing_mm[1]) / float(spacing_mm[2])
+    vmin, vmax = _window(img)
+    fig = Figure(figsize=size_in)
+    axes = fig.subplots(1, 2)
+    cmap = ListedColormap(HABITAT_COLOURS)
+    for ax in axes:
+        ax.imshow(img, cmap="gray", vmin=vmin, vmax=vmax, aspect=aspect, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    overlay = np.ma.masked_where(lab == 0, lab.astype(float) - 1.0)
+    axes[0].imshow(overlay, cmap=cmap, vmin=0, vmax=2, alpha=0.75, aspect=aspect, interpolation="nearest")
+    axes[0].set_title(f"Habitats (slice {z + 1})", fontsize=8)
+    handles = [Patch(color=c, label=f"{n}: {100 * float(f):.1f}%")
+               for c, n, f in zip(HABITAT_COLOURS, HABITAT_NAMES, list(fractions) + [0.0] * 3)]
+    axes[0].legend(handles=handles, loc="upper center", bbox_to_anchor=(1.02, -0.02), ncol=3, fontsize=6.8,
+                   frameon=False, handlelength=1.0, columnspacing=0.8)
+    ring_overlay = np.ma.masked_where(~rng, np.ones_like(img))
+    axes[1].imshow(ring_overlay, cmap=ListedColormap([RING_COLOUR]), vmin=0, vmax=1, alpha=0.55,
+                   aspect=aspect, interpolation="nearest")
+    if tum.any() and tum.shape[0] > 1 and tum.shape[1] > 1:
+        axes[1].contour(tum.astype(float), levels=[0.5], colors=[TUMOUR_COLOUR], linewidths=0.8)
+    axes[1].set_title("Tumour (green) and 5 mm ring (purple)", fontsize=8)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.92, bottom=0.12, wspace=0.04)
+    return _png(fig)
+
+
+def curves_png(curves: Mapping[str, CurveSummary], size_in: tuple[float, float] = (3.2, 2.9)) -> bytes:
+    """Mean enhancement (% over pre-contrast) against time (s) for tumour, each habitat and the ring."""
+    colours = {"tumour": "black", "H1": HABITAT_COLOURS[0], "H2": "#B8A800", "H3": HABITAT_COLOURS[2],
+               "ring": RING_COLOUR}
+    fig = Figure(figsize=size_in)
+    ax = fig.subplots()
+    for name, curve in curves.items():
+        mean = np.asarray(curve.mean, dtype=float)
+        if mean.size == 0 or not np.isfinite(mean[0]) or mean[0] == 0:
+            continue
+        rel = 100.0 * (mean - mean[0]) / mean[0]
+        label = f"{name} ({curve.curve_type})" if curve.curve_type else name
+        ax.plot(curve.times_s, rel, marker="o", markersize=2.5, linewidth=1.2 if name != "tumour" else 1.8,
+                color=colours.get(name, None), linestyle="--" if name == "ring" else "-", label=label)
+    ax.set_xlabel("time from pre-contrast (s)", fontsize=7)
+    ax.set_ylabel("enhancement (%)", fontsize=7)
+    ax.tick_params(labelsize=6)
+    ax.grid(alpha=0.3, linewidth=0.5)
+    ax.legend(fontsize=5.5, frameon=False, loc="upper center", bbox_to_anchor=(0.45, -0.2), ncol=2)
+    ax.set_title("Enhancement curves", fontsize=8)
+    fig.subplots_adjust(left=0.16, right=0.97, top=0.9, bottom=0.36)
+    return _png(fig)
+
+
+def km_png(group: SurvivalGroup, title: str, size_in: tuple[float, float] = (3.2, 2.4)) -> bytes:
+    """Reference DFS Kaplan-Meier curves per predicted group; the patient's group is bold with its CI band."""
+    fig = Figure(figsize=size_in)
+    ax = fig.subplots()
+    for name, curve in group.curves.items():
+        t = np.asarray(curve["time_months"], dtype=float)
+        s = np.asarray(curve["survival"], dtype=float)
+        mine = name == group.group
+        colour = GROUP_COLOURS.get(name, "grey")
+        ax.step(t, s, where="post", color=colour, linewidth=2.2 if mine else 0.9, alpha=1.0 if mine else 0.6,
+                label=f"{name}{'  <- this patient' if mine else ''}")
+        if mine and "ci_low" in curve and "ci_high" in curve:
+            ax.fill_between(t, curve["ci_low"], curve["ci_high"], step="post", color=colour, alpha=0.15,
+                            linewidth=0)
+    for year in (1, 3, 5):
+        ax.axvline(12 * year, color="grey", linewidth=0.4, linestyle=":")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("months", fontsize=7)
+    ax.set_ylabel("disease-free survival", fontsize=7)
+    ax.tick_params(labelsize=6)
+    ax.legend(fontsize=6, frameon=False, loc="lower left")
+    p = f" (log-rank p={group.logrank_p:.3g})" if group.logrank_p is not None else ""
+    ax.set_title(f"{title}{p}", fontsize=7.5)
+    fig.tight_layout(pad=0.4)
+    return _png(fig)

@@ -1,0 +1,158 @@
+"""The centre of the window: the slice view with its controls, overlay toggles and habitat legend."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout,
+                               QWidget)
+
+from tnbc_desktop.core.study import DCEStudy
+from tnbc_desktop.gui.image_view import SliceView
+from tnbc_desktop.gui.overlays import OverlayToggles, habitat_legend_rows
+from tnbc_desktop.gui.palette import OUTLINE_COLOUR, RING_COLOUR, hex_colour
+
+
+def _swatch(rgb) -> str:
+    return f'<span style="background-color:{hex_colour(rgb)}">&nbsp;&nbsp;&nbsp;&nbsp;</span>'
+
+
+def screen_orientation(direction) -> str:
+    """Which patient side is at the screen's left/right for columns (ITK direction, LPS): e.g. "R | L"."""
+    col = np.asarray(direction, dtype=float).reshape(3, 3)[:, 0]
+    if abs(col[0]) >= max(abs(col[1]), abs(col[2])):
+        return "R | L" if col[0] > 0 else "L | R"
+    return "columns not left-right (oblique or non-axial)"
+
+
+class ViewerPanel(QWidget):
+    """Slice view + slice slider, phase and display selectors, overlay toggles, opacity, legend, status line."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.view = SliceView(self)
+        self.slice_slider = QSlider(Qt.Orientation.Horizontal)
+        self.slice_slider.setToolTip("Slice (mouse wheel or Up/Down arrows)")
+        self.phase_combo = QComboBox()
+        self.phase_combo.setToolTip("Phase ('[' and ']')")
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItem("DCE signal", "signal")
+        self.mode_combo.setToolTip("Show the DCE signal or a kinetic map (available after analysis)")
+        self.outline_box = QCheckBox("Tumour outline")
+        self.habitats_box = QCheckBox("Habitats")
+        self.ring_box = QCheckBox("Ring (5 mm)")
+        for box in (self.outline_box, self.habitats_box, self.ring_box):
+            box.setChecked(True)
+            box.toggled.connect(self._toggles_changed)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(60)
+        self.opacity_slider.setToolTip("Overlay opacity")
+        self.opacity_slider.valueChanged.connect(lambda v: self.view.set_opacity(v / 100.0))
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        self.status = QLabel("No study loaded. File > Open, drag a DICOM folder or NIfTI here, or Open demo patient.")
+        self.status.setWordWrap(True)
+
+        controls = QGridLayout()
+        controls.addWidget(QLabel("Slice"), 0, 0)
+        controls.addWidget(self.slice_slider, 0, 1, 1, 3)
+        controls.addWidget(QLabel("Phase"), 1, 0)
+        controls.addWidget(self.phase_combo, 1, 1)
+        controls.addWidget(QLabel("Display"), 1, 2)
+        controls.addWidget(self.mode_combo, 1, 3)
+        toggles = QHBoxLayout()
+        for w in (self.outline_box, self.habitats_box, self.ring_box, QLabel("Opacity"), self.opacity_slider):
+            toggles.addWidget(w)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.view, stretch=1)
+        layout.addLayout(controls)
+        layout.addLayout(toggles)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.status)
+
+        self.slice_slider.valueChanged.connect(self.view.set_slice)
+        self.phase_combo.currentIndexChanged.connect(self._phase_selected)
+        self.mode_combo.currentIndexChanged.connect(lambda _i: self.view.set_mode(self.mode_combo.currentData()))
+        self.view.sliceChanged.connect(self._sync)
+        self.view.phaseChanged.connect(self._sync)
+        self.view.windowChanged.connect(lambda *_a: self._sync())
+        self.view.overlaysToggled.connect(lambda _v: self._sync())
+        self._cursor_text = ""
+        self.view.cursorMoved.connect(self._cursor)
+        self.set_legend(None, None, has_mask=False)
+
+    # ------------------------------------------------------------------ binding
+    def set_study(self, study: DCEStudy, early_phase: int | None = None) -> None:
+        self.view.set_study(study, early_phase)
+        self.phase_combo.blockSignals(True)
+        self.phase_combo.clear()
+        for i, t in enumerate(study.phase_times_s):
+            self.phase_combo.addItem(("pre-contrast" if i == 0 else f"phase {i}") + f"  ({t:g} s)")
+        self.phase_combo.setCurrentIndex(self.view.current_phase)
+        self.phase_combo.blockSignals(False)
+        self.slice_slider.blockSignals(True)
+        self.slice_slider.setRange(0, self.view.n_slices() - 1)
+        self.slice_slider.blockSignals(False)
+        self.set_kinetic_maps({})
+        self._sync()
+
+    def set_kinetic_maps(self, maps: dict[str, np.ndarray]) -> None:
+        self.view.set_kinetic_maps(maps)
+        self.mode_combo.blockSignals(True)
+        self.mode_combo.clear()
+        self.mode_combo.addItem("DCE signal", "signal")
+        for name in ("PE", "SER", "WIS", "WOS"):
+            if name in maps:
+                self.mode_combo.addItem(f"{name} map", name)
+        self.mode_combo.blockSignals(False)
+
+    def set_legend(self, fractions, centroids, has_mask: bool = True, has_ring: bool = False) -> None:
+        lines = []
+        if has_mask:
+            lines.append(f"{_swatch(OUTLINE_COLOUR)} Tumour outline")
+        if fractions is not None:
+            for _label, text, rgb in habitat_legend_rows(fractions, centroids):
+                first, *rest = text.split("\n")
+                lines.append(f"{_swatch(rgb)} <b>{first}</b>" + "".join(f"<br>&nbsp;&nbsp;&nbsp;{r.strip()}" for r in rest))
+        if has_ring:
+            lines.append(f"{_swatch(RING_COLOUR)} Peritumoral ring (0-5 mm)")
+        self.legend.setText("<br>".join(lines))
+        self.legend.setVisible(bool(lines))
+
+    # ------------------------------------------------------------------ events
+    def _phase_selected(self, index: int) -> None:
+        if index >= 0:
+            self.view.set_phase(index)
+
+    def _toggles_changed(self) -> None:
+        self.view.set_toggles(OverlayToggles(outline=self.outline_box.isChecked(),
+                                             habitats=self.habitats_box.isChecked(),
+                                             ring=self.ring_box.isChecked()))
+
+    def _cursor(self, z: int, y: int, x: int) -> None:
+        study = self.view.study
+        if study is None or z < 0:
+            self._cursor_text = ""
+        else:
+            value = study.data[self.view.current_phase, z, y, x]
+            self._cursor_text = f"   voxel (x {x}, y {y}, z {z}) = {value:.1f}"
+        self._sync()
+
+    def _sync(self, *_args) -> None:
+        study = self.view.study
+        if study is None:
+            return
+        z, p = self.view.current_slice, self.view.current_phase
+        for widget, value in ((self.slice_slider, z), (self.phase_combo, p)):
+            if (widget.value() if isinstance(widget, QSlider) else widget.currentIndex()) != value:
+                widget.blockSignals(True)
+                widget.setValue(value) if isinstance(widget, QSlider) else widget.setCurrentIndex(value)
+                widget.blockSignals(False)
+        level, width = self.view.window
+        seg = "" if self.view.segmentation_visible else "   overlays hidden (g)"
+        sy, sx = study.spacing_mm[1], study.spacing_mm[2]
+        self.status.setText(
+            f"Slice {z + 1}/{self.view.n_slices()}   phase {p} ({study.phase_times_s[p]:g} s)   "
+            f"W {width:.0f} L {level:.0f}   pixel {sx:g} x {sy:g} mm   screen {screen_orientation(study.geometry.direction)}"
+            f"{seg}{self._cursor_text}")

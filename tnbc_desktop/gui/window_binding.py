@@ -1,0 +1,346 @@
+"""The main window's actions (mixin): open / load a case, phase edits, inputs, analysis, report, session.
+
+Kept apart from the widget layout in ``main_window``; methods here only read widgets, call ``case_jobs`` /
+core functions in workers, and bind the results back to the widgets.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tnbc_desktop.errors import OutputError, TnbcError
+from tnbc_desktop.gui import case_jobs, dialogs
+from tnbc_desktop.gui.curves_view import CurveLine, curve_line
+from tnbc_desktop.gui.mutation_panel import load_panel
+from tnbc_desktop.gui.palette import CURSOR_CURVE_COLOUR, HABITAT_COLOURS, RING_COLOUR, TUMOUR_CURVE_COLOUR
+from tnbc_desktop.gui.session import SessionState
+from tnbc_desktop.gui.worker import BackgroundTask
+from tnbc_desktop.logsafe import get_logger
+
+log = get_logger(__name__)
+VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
+STUDY_FILTER = "Images (*.nii *.nii.gz *.nrrd *.nhdr *.dcm);;All files (*)"
+MASK_FILTER = "Masks (*.nii *.nii.gz *.nrrd *.dcm);;All files (*)"
+MAF_SUFFIXES = (".maf", ".csv", ".tsv", ".txt", ".maf.gz")
+CURVE_STYLE = {"tumour": ("Tumour", TUMOUR_CURVE_COLOUR), "H1": ("H1 poorly", HABITAT_COLOURS[1]),
+               "H2": ("H2 moderately", HABITAT_COLOURS[2]), "H3": ("H3 highly", HABITAT_COLOURS[3]),
+               "ring": ("Ring", RING_COLOUR)}
+
+
+def _suffix_in(path: str, suffixes) -> bool:
+    return any(path.lower().endswith(s) for s in suffixes)
+
+
+class WindowBinding:
+    """Mixin for :class:`MainWindow` (expects its widgets and signals)."""
+
+    # ------------------------------------------------------------------ session
+    def commit(self, **changes) -> None:
+        """Apply a committed edit to the session inputs and autosave."""
+        self.state = self.state.with_changes(**changes)
+        self.autosave()
+
+    def autosave(self) -> None:
+        try:
+            self.store.save(self.state)
+        except OutputError as exc:
+            self.statusBar().showMessage(f"Session not saved: {exc}", 10000)
+
+    def restore_state(self, state: SessionState, load: bool = True) -> None:
+        """Put saved inputs back into the widgets (and reload the case files when ``load``)."""
+        self.state = state
+        self.pathology_form.set_values(state.ki67, state.lvi)
+        if state.bundle_path and Path(state.bundle_path).exists():
+            self.bundle_panel.select_path(state.bundle_path)
+        if state.maf_path and Path(state.maf_path).exists():
+            self.import_maf(state.maf_path, state.sample)
+        if load and state.study_source:
+            self.load_current_case()
+
+    # ------------------------------------------------------------------ tasks
+    def start_task(self, name: str, job, on_done) -> BackgroundTask | None:
+        if self.task is not None and self.task.running:
+            dialogs.show_message(self, "info", "Busy", "Another task is running; wait for it or cancel it.")
+            return None
+        task = BackgroundTask(job, self)
+        task.progress.connect(self._on_progress)
+        task.finished.connect(on_done)
+        task.failed.connect(lambda exc: self._task_failed(exc, name))
+        task.done.connect(self._task_done)
+        self.task = task
+        self.cancel_button.setEnabled(True)
+        self.analyze_button.setEnabled(False)
+        self.progress.setValue(0)
+        self.progress_label.setText(name)
+        task.start()
+        return task
+
+    def cancel_task(self) -> None:
+        if self.task is not None and self.task.running:
+            self.task.cancel()
+            self.progress_label.setText("cancelling...")
+
+    def _on_progress(self, step: str, fraction: float) -> None:
+        self.progress.setValue(int(round(100 * fraction)))
+        self.progress_label.setText(step)
+
+    def _task_failed(self, exc, name: str) -> None:
+        if name == "analysis":
+            self.analysisFailed.emit(exc)
+        self.report_error(exc, name)
+
+    def _task_done(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.analyze_button.setEnabled(True)
+        self.progress_label.setText("")
+        self.taskDone.emit()
+
+    # ------------------------------------------------------------------ opening a case
+    def ask_open_folder(self) -> None:
+        paths = dialogs.ask_open_paths(self, "Open DICOM folder", directory=True)
+        if paths:
+            self.open_case(paths, None)
+
+    def ask_open_files(self) -> None:
+        paths = dialogs.ask_open_paths(self, "Open 4D file or one 3D file per phase", STUDY_FILTER, multiple=True)
+        if paths:
+            self.open_case(paths, None)
+
+    def ask_open_mask(self) -> None:
+        paths = dialogs.ask_open_paths(self, "Open tumour mask", MASK_FILTER)
+        if paths:
+            self.open_mask(paths[0])
+
+    def open_dropped(self, paths: list[str]) -> None:
+        """Folder -> DICOM study; image file(s) -> study (or mask once a study is shown); MAF/CSV -> panel."""
+        if not paths:
+            return
+        if len(paths) == 1 and _suffix_in(paths[0], MAF_SUFFIXES):
+            self.import_maf(paths[0])
+        elif len(paths) == 1 and self.case is not None and _suffix_in(paths[0], VOLUME_SUFFIXES):
+            self.open_mask(paths[0])
+        else:
+            self.open_case(paths, None)
+
+    def open_case(self, study_source: list[str], mask_path: str | None) -> None:
+        self.commit(study_source=[str(p) for p in study_source], mask_path=mask_path, mask_label=None,
+                    phase_times_s=None, phase_order=None)
+        self.load_current_case()
+
+    def open_mask(self, path: str) -> None:
+        self.commit(mask_path=str(path), mask_label=None)
+        self.load_current_case()
+
+    def open_demo_patient(self, **make_kwargs) -> BackgroundTask | None:
+        bundle = self.bundle_panel.current_path()
+
+        def job(progress, cancel):
+            progress("preparing the demo patient", 0.05)
+            folder = case_jobs.demo_case_folder(**make_kwargs)
+            state = case_jobs.demo_state(folder, bundle)
+            return state, case_jobs.load_case(state, progress)
+
+        def done(payload):
+            state, case = payload
+            self.restore_state(state, load=False)
+            self.autosave()
+            self._show_case(case)
+
+        return self.start_task("demo patient", job, done)
+
+    def load_current_case(self) -> BackgroundTask | None:
+        state = self.state
+        return self.start_task("loading", lambda progress, cancel: case_jobs.load_case(state, progress),
+                               self._show_case)
+
+    def _show_case(self, case: case_jobs.LoadedCase) -> None:
+        self.case = case
+        self.result = None
+        self.export_button.setEnabled(False)
+        self.results.reset()
+        study = case.study
+        names = [Path(p).name for p in self.state.study_source]
+        self.study_label.setText(f"Study: {', '.join(names)}\n{study.n_phases} phases, {study.geometry.describe()}"
+                                 f"\ntiming from {study.timing_source}")
+        self.mask_label.setText("Mask: none - open one to analyse" if case.mask is None else
+                                f"Mask: {Path(case.mask.source).name}, {case.mask.volume_ml:.2f} ml"
+                                + (" (resampled onto the study grid)" if case.mask.resampled else ""))
+        self.phase_table.set_phases(case.loaded_study.phases, self.state.phase_order)
+        if self.state.phase_times_s is not None:
+            for row, t in enumerate(self.state.phase_times_s):
+                if row < self.phase_table.table.rowCount():
+                    self.phase_table.set_time(row, t)
+        early = self._early_phase(study)
+        self.viewer.set_study(study, early)
+        mask = None if case.mask is None else case.mask.array
+        self.viewer.view.set_overlays(mask=mask, centre_on_mask=True)
+        self.viewer.set_legend(None, None, has_mask=mask is not None)
+        self._show_region_curves({"tumour": mask} if mask is not None else {})
+        self.store.add_recent(self.state.study_source, self.state.mask_path)
+        self.caseLoaded.emit()
+
+    @staticmethod
+    def _early_phase(study) -> int:
+        try:
+            from tnbc_desktop.core.kinetics import select_early_late
+
+            return select_early_late(study.phase_times_s)[0]
+        except Exception:  # noqa: BLE001 - unusual timings: fall back to the first post-contrast phase
+            return 1
+
+    def apply_phase_edits(self, order: list[int], times: list[float]) -> None:
+        loaded = self.case.loaded_study if self.case is not None else None
+        same_order = loaded is not None and order == list(range(loaded.n_phases))
+        self.commit(phase_order=None if same_order else list(order), phase_times_s=list(times))
+        self.load_current_case()
+
+    # ------------------------------------------------------------------ curves
+    def _show_region_curves(self, regions: dict) -> None:
+        from tnbc_desktop.core.curves import region_curve
+
+        lines = []
+        for key, region in regions.items():
+            if region is not None and np.any(region):
+                name, rgb = CURVE_STYLE[key]
+                lines.append(curve_line(name, region_curve(self.case.study, region), rgb))
+        self.curves.set_curves(lines)
+        self._phase_shown(self.viewer.view.current_phase)
+
+    def _show_result_curves(self, result) -> None:
+        lines = []
+        for key in ("tumour", "H1", "H2", "H3", "ring"):
+            c = result.curves.get(key)
+            if c is not None:
+                name, rgb = CURVE_STYLE[key]
+                lines.append(CurveLine(name, c.times_s, c.mean, c.sd, c.curve_type, rgb))
+        self.curves.set_curves(lines)
+        self._phase_shown(self.viewer.view.current_phase)
+
+    def _phase_shown(self, phase: int) -> None:
+        study = self.viewer.view.study
+        self.curves.set_phase_time(None if study is None else study.phase_times_s[phase])
+
+    def _cursor_moved(self, z: int, y: int, x: int) -> None:
+        self._cursor_voxel = None if z < 0 else (z, y, x)
+        self._cursor_timer.start()
+
+    def _update_cursor_curve(self) -> None:
+        if self._cursor_voxel is None or self.viewer.view.study is None:
+            self.curves.set_cursor_curve(None)
+            return
+        from tnbc_desktop.core.curves import voxel_curve
+
+        z, y, x = self._cursor_voxel
+        c = voxel_curve(self.viewer.view.study, self._cursor_voxel)
+        self.curves.set_cursor_curve(curve_line(f"Voxel ({x}, {y}, {z})", c, CURSOR_CURVE_COLOUR, dashed=True))
+
+    # ------------------------------------------------------------------ inputs
+    def _pathology_edited(self) -> None:
+        ki67, lvi = self.pathology_form.values()
+        if (ki67, lvi) != (self.state.ki67, self.state.lvi):
+            self.commit(ki67=ki67, lvi=lvi)
+
+    def ask_import_maf(self) -> None:
+        paths = dialogs.ask_open_paths(self, "Import mutation panel", "MAF / CSV (*.maf *.csv *.tsv *.txt *.gz);;"
+                                       "All files (*)")
+        if paths:
+            self.import_maf(paths[0])
+
+    def import_maf(self, path: str | None, sample: str | None = None) -> None:
+        """Read the panel now (a small file); multi-sample MAFs ask which sample is the patient's."""
+        if path is None:
+            self.mutation_view.set_panel(None)
+            self.commit(maf_path=None, sample=None)
+            return
+        try:
+            panel = load_panel(path, sample, lambda samples: dialogs.ask_item(
+                self, "Choose the sample", f"{Path(path).name} holds {len(samples)} samples. "
+                "Which Tumor_Sample_Barcode is this patient's?", samples))
+        except TnbcError as exc:
+            self.report_error(exc)
+            return
+        if panel is None:
+            return
+        self.mutation_view.set_panel(panel)
+        self.commit(maf_path=str(path), sample=panel.sample if panel.file_format == "maf" else sample)
+
+    def ask_open_bundle(self) -> None:
+        paths = dialogs.ask_open_paths(self, "Open model bundle", "Model bundle (*.json)")
+        if paths:
+            self.bundle_panel.select_path(paths[0])
+
+    def choose_bundle(self, path: str, commit: bool = True) -> None:
+        from tnbc_desktop.core.bundle import load_bundle
+
+        try:
+            self.bundle = load_bundle(path)
+        except TnbcError as exc:
+            self.bundle = None
+            self.bundle_panel.show_problem(f"This bundle is refused; nothing will be predicted from it.\n{exc}")
+            self.report_error(exc)
+            return
+        self.bundle_panel.show_bundle(self.bundle)
+        self.results.set_demo(self.bundle.is_demo)
+        if commit:
+            self.commit(bundle_path=str(path))
+
+    # ------------------------------------------------------------------ analysis
+    def run_analysis(self) -> BackgroundTask | None:
+        self._pathology_edited()
+        if self.case is None or self.case.mask is None:
+            dialogs.show_message(self, "warning", "Nothing to analyse",
+                                 "Open a study and its tumour mask first (or the demo patient).")
+            return None
+        if self.bundle is None:
+            dialogs.show_message(self, "warning", "No model bundle", "Choose a valid model bundle first.")
+            return None
+        try:
+            self.pathology_form.pathology()
+        except TnbcError as exc:
+            self.report_error(exc)
+            return None
+        state, bundle, shown = self.state, self.bundle, self.case.study
+
+        def job(progress, cancel):
+            from tnbc_desktop.core.pipeline import analyze_case
+
+            return analyze_case(case_jobs.case_inputs(state, shown), bundle, progress=progress, cancel=cancel)
+
+        return self.start_task("analysis", job, self.show_result)
+
+    def show_result(self, result) -> None:
+        self.result = result
+        habitats = result.habitats
+        self.viewer.view.set_overlays(mask=result.mask.array, labels=np.asarray(habitats.labels), ring=result.ring)
+        maps = result.kinetic_maps
+        self.viewer.set_kinetic_maps({n: getattr(maps, n.lower()) for n in ("PE", "SER", "WIS", "WOS")})
+        self.viewer.set_legend(habitats.fractions, habitats.centroids_original, has_mask=True, has_ring=True)
+        self._show_result_curves(result)
+        self.results.show_result(result)
+        self.export_button.setEnabled(True)
+        self.analysisFinished.emit(result)
+
+    # ------------------------------------------------------------------ report
+    def ask_export_pdf(self) -> None:
+        if self.result is None:
+            dialogs.show_message(self, "info", "No result", "Run the analysis before exporting the report.")
+            return
+        path = dialogs.ask_save_path(self, "Save PDF report", "PDF (*.pdf)", "tnbc_report.pdf")
+        if path:
+            self.export_pdf(path if path.lower().endswith(".pdf") else path + ".pdf")
+
+    def export_pdf(self, path: str) -> BackgroundTask | None:
+        result, deid = self.result, self.state.deidentify
+
+        def job(progress, cancel):
+            from tnbc_desktop.core.report import write_report
+
+            progress("writing the report", 0.2)
+            return str(write_report(result, path, deidentify=deid))
+
+        def done(written):
+            self.statusBar().showMessage(f"Report written: {written}", 10000)
+            self.reportWritten.emit(written)
+
+        return self.start_task("report", job, done)
