@@ -11,9 +11,11 @@ from pathlib import Path
 from tnbc_desktop.core.case import CaseInputs
 from tnbc_desktop.core.io.atomic import write_text_atomic
 
-DEMO_SEED = 20240746  # fixed: the demo patient is the same on every machine
+from tnbc_desktop.core.synthetic.demo_patient import DEMO_SEED
+
 DEFAULT_OUT = "tnbc_demo_output"
 MARKER = "demo_patient.json"
+_PATIENT_VERSION = 2  # bump when the demo patient recipe changes, so cached copies are remade
 
 
 def register(sub) -> None:
@@ -28,7 +30,7 @@ def register(sub) -> None:
 
 def ensure_demo_patient(out_dir: Path, seed: int = DEMO_SEED):
     """The demo patient's files under ``out_dir/patient`` (written once; reused when the seed matches)."""
-    from tnbc_desktop.core.synthetic import PatientFiles, make_patient, write_patient
+    from tnbc_desktop.core.synthetic import PatientFiles, make_demo_patient, write_patient
 
     root = out_dir / "patient"
     marker = out_dir / MARKER
@@ -38,12 +40,12 @@ def ensure_demo_patient(out_dir: Path, seed: int = DEMO_SEED):
         except (OSError, ValueError):
             info = {}
         files = {k: Path(v) for k, v in (info.get("files") or {}).items()}
-        if info.get("seed") == seed and files and all(p.exists() for p in files.values()):
+        if info.get("seed") == seed and info.get("version") == _PATIENT_VERSION and files and all(p.exists() for p in files.values()):
             return PatientFiles(**files), True
         shutil.rmtree(root, ignore_errors=True)  # our own earlier demo patient (marker present): replace it
-    patient = make_patient(seed=seed)
+    patient = make_demo_patient(seed)
     files = write_patient(patient, root, layout="per-phase")
-    info = {"seed": seed, "layout": "per-phase",
+    info = {"seed": seed, "version": _PATIENT_VERSION, "layout": "per-phase",
             "files": {k: str(getattr(files, k)) for k in files.__dataclass_fields__},
             "ki67_percent": patient.ki67_percent, "lvi": bool(patient.lvi)}
     write_text_atomic(marker, json.dumps(info, indent=1) + "\n")

@@ -15,7 +15,7 @@ from tnbc_desktop.errors import MaskError
 from tnbc_desktop.gui.session import SessionState
 from tnbc_desktop.paths import user_data_dir
 
-DEMO_SEED = 7
+from tnbc_desktop.core.synthetic.demo_patient import DEMO_SEED
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,12 +80,12 @@ def demo_case_folder(seed: int = DEMO_SEED, **make_kwargs) -> Path:
 
     ``make_kwargs`` go to :func:`tnbc_desktop.core.synthetic.make_patient` (e.g. a small ``shape`` in tests).
     """
-    from tnbc_desktop.core.synthetic import make_patient, write_patient
+    from tnbc_desktop.core.synthetic import make_demo_patient, write_patient
 
     tag = hashlib.sha256(repr(sorted(make_kwargs.items())).encode()).hexdigest()[:8] if make_kwargs else "default"
-    root = user_data_dir() / "demo" / f"patient-{seed}-{tag}"
+    root = user_data_dir() / "demo" / f"patient-v2-{seed}-{tag}"
     if not (root / "clinical.json").exists() or not (root / "mask.nii.gz").exists():
-        patient = make_patient(seed, **make_kwargs)
+        patient = make_demo_patient(seed, **make_kwargs)
         write_patient(patient, root, layout="nifti")
     return root
 

@@ -22,6 +22,7 @@ from tnbc_desktop.core.synthetic.patient import (CANARY, DEFAULT_PHASE_TIMES_S, 
 from tnbc_desktop.errors import InputError
 
 COHORT_SHAPE = (32, 128, 128)
+COHORT_TUMOUR_ML = 6.0  # tumour size of cohort patients (and of the demo patient)
 MAX_COHORT = 100_000
 MANIFEST_COLUMNS = ("patient_id", "study", "mask", "mask2", "phase_times_s", "ki67_percent", "lvi", "maf",
                     "sample", "pcr", "dfs_months", "dfs_event", "split")
@@ -78,7 +79,7 @@ def _csv_text(columns, rows: list[dict]) -> str:
 
 def make_cohort(n: int, seed: int, out_dir: str | Path, layout: str = "nifti", shape=COHORT_SHAPE,
                 spacing_mm=DEFAULT_SPACING_MM, phase_times_s=DEFAULT_PHASE_TIMES_S, snr: float = 30.0,
-                tumour_volume_ml: float | None = 6.0,
+                tumour_volume_ml: float | None = COHORT_TUMOUR_ML,
                 progress: Callable[[int, int], None] | None = None, n_jobs: int = 1,
                 compresslevel: int = 0) -> Path:
     """Write ``n`` patients to ``out_dir/<patient_id>/`` plus ``manifest.csv`` and ``cohort_truth.csv``.
