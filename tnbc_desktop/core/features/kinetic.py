@@ -21,7 +21,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from tnbc_desktop.core.features.filters import (
-    POINTWISE_TYPES, ResampledGrid, filtered_images, grid_image, resample_image, to_sitk,
+    POINTWISE_TYPES, ResampledGrid, crop_array_for_grid, filtered_images, grid_image, resample_image, to_sitk,
 )
 from tnbc_desktop.core.features.region import compute_classes, roi_crop
 from tnbc_desktop.core.study import Geometry
@@ -76,7 +76,11 @@ def affine_reference(pre_raw: np.ndarray) -> tuple[float, float]:
 
 def phase_on_grid(raw_zyx: np.ndarray, geometry: Geometry, grid: ResampledGrid, mu0: float, sd0: float,
                   scale: float, interpolator: str) -> np.ndarray:
-    """One phase, transformed and resampled onto ``grid`` (float32 [z, y, x] of the grid)."""
+    """One phase, transformed and resampled onto ``grid`` (float32 [z, y, x] of the grid).
+
+    The transform is pointwise, so only the part of the phase the resampling reads is transformed."""
+    if not grid.crop_only:
+        raw_zyx, geometry = crop_array_for_grid(raw_zyx, geometry, grid)
     img = resample_image(to_sitk(transformed_phase(raw_zyx, mu0, sd0, scale), geometry), grid, interpolator)
     return sitk.GetArrayFromImage(img)
 
