@@ -123,14 +123,19 @@ def resample_image(image: sitk.Image, grid: ResampledGrid, interpolator: str = "
         lo = list(grid.lower)
         up = [int(s - l - n) for s, l, n in zip(image.GetSize(), grid.lower, grid.size)]
         return sitk.Crop(image, lo, up)
+    return _resampler(grid, image.GetPixelID(), interpolator).Execute(crop_to_grid(image, grid))
+
+
+def _resampler(grid: ResampledGrid, pixel_id: int, interpolator) -> sitk.ResampleImageFilter:
+    """A ResampleImageFilter onto ``grid`` (interpolator: a sitk constant or its name)."""
     rif = sitk.ResampleImageFilter()
     rif.SetOutputSpacing(grid.spacing)
     rif.SetOutputDirection(grid.direction)
     rif.SetSize([int(s) for s in grid.size])
     rif.SetOutputOrigin(grid.origin)
-    rif.SetOutputPixelType(image.GetPixelID())
+    rif.SetOutputPixelType(pixel_id)
     rif.SetInterpolator(getattr(sitk, interpolator) if isinstance(interpolator, str) else interpolator)
-    return rif.Execute(crop_to_grid(image, grid))
+    return rif
 
 
 # Input voxels kept around the output grid before B-spline resampling. The cubic B-spline prefilter is a
@@ -192,14 +197,7 @@ def resample_mask(mask_zyx: np.ndarray, geometry: Geometry, grid: ResampledGrid)
     else:
         mask_zyx, geometry = crop_array_for_grid(mask_zyx, geometry, grid, margin=2)
         img = to_sitk(mask_zyx.astype(np.uint32), geometry)
-        rif = sitk.ResampleImageFilter()
-        rif.SetOutputSpacing(grid.spacing)
-        rif.SetOutputDirection(grid.direction)
-        rif.SetSize([int(s) for s in grid.size])
-        rif.SetOutputOrigin(grid.origin)
-        rif.SetOutputPixelType(img.GetPixelID())
-        rif.SetInterpolator(sitk.sitkNearestNeighbor)
-        out = rif.Execute(img)
+        out = _resampler(grid, img.GetPixelID(), sitk.sitkNearestNeighbor).Execute(img)
     return sitk.GetArrayFromImage(out) > 0
 
 
