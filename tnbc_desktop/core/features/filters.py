@@ -195,7 +195,8 @@ def resample_mask(mask_zyx: np.ndarray, geometry: Geometry, grid: ResampledGrid)
     if grid.crop_only:
         out = resample_image(to_sitk(mask_zyx.astype(np.uint32), geometry), grid)
     else:
-        mask_zyx, geometry = crop_array_for_grid(mask_zyx, geometry, grid, margin=2)
+        # Not cropped: a cropped copy's origin differs in the last bits, which can flip nearest-neighbour ties
+        # (1 mm grid points fall exactly half-way between 0.7 mm voxels) and change masks versus pyradiomics.
         img = to_sitk(mask_zyx.astype(np.uint32), geometry)
         out = _resampler(grid, img.GetPixelID(), sitk.sitkNearestNeighbor).Execute(img)
     return sitk.GetArrayFromImage(out) > 0
