@@ -7,11 +7,10 @@ GUI/CLI can say so in plain words. Writes go through the atomic writer (never a 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from tnbc_desktop.core.io.atomic import write_text_atomic
+from tnbc_desktop.core.io.atomic import set_aside, write_text_atomic
 from tnbc_desktop.errors import ConfigError
 from tnbc_desktop.logsafe import get_logger
 from tnbc_desktop.paths import user_data_dir
@@ -95,10 +94,4 @@ class SettingsStore:
         return write_text_atomic(self.path, json.dumps(settings.to_dict(), indent=2))
 
     def set_aside(self) -> Path:
-        aside = self.path.with_name(f"{SETTINGS_FILE}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-        n = 1
-        while aside.exists():
-            aside = aside.with_name(f"{SETTINGS_FILE}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
-            n += 1
-        self.path.replace(aside)
-        return aside
+        return set_aside(self.path)

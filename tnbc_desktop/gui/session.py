@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from tnbc_desktop.core.io.atomic import write_text_atomic
+from tnbc_desktop.core.io.atomic import set_aside, write_text_atomic
 from tnbc_desktop.logsafe import get_logger
 from tnbc_desktop.paths import user_data_dir
 
@@ -131,13 +131,7 @@ class SessionStore:
                                     f"it was kept as {aside.name} and the app starts with empty inputs.")
 
     def set_aside(self) -> Path:
-        aside = self.path.with_name(f"{SESSION_FILE}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-        n = 1
-        while aside.exists():
-            aside = aside.with_name(f"{aside.name}-{n}")
-            n += 1
-        self.path.replace(aside)
-        return aside
+        return set_aside(self.path)
 
     # recent cases -----------------------------------------------------------------------------------
     def recent_cases(self) -> list[dict]:

@@ -82,6 +82,19 @@ def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None)
                 tmp.unlink()
 
 
+def set_aside(path: str | Path, tag: str = "corrupt") -> Path:
+    """Rename an unreadable file to ``<name>.<tag>-<YYYYmmdd-HHMMSS>[-n]`` beside it (kept for the user)."""
+    import time
+
+    path = Path(path)
+    stem = f"{path.name}.{tag}-{time.strftime('%Y%m%d-%H%M%S')}"
+    aside, n = path.with_name(stem), 1
+    while aside.exists():
+        aside, n = path.with_name(f"{stem}-{n}"), n + 1
+    path.replace(aside)
+    return aside
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; returns the path."""
     with atomic_open(path, "wb") as handle:
