@@ -6,13 +6,13 @@ plain lines otherwise), the JSON form of a result and the case-history record.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from tnbc_desktop.core.case import MODEL_LABELS, REPORT_MODELS, CaseInputs, CaseResult
 from tnbc_desktop.core.io.atomic import write_text_atomic
+from tnbc_desktop.core.store import finite_or_none as _num
 from tnbc_desktop.errors import ClinicalInputError
 from tnbc_desktop.logsafe import get_logger
 
@@ -40,14 +40,6 @@ class ProgressPrinter:
             self.stream.write(f"{self.prefix}[{pct:3d}%] {step}\n")
             self.stream.flush()
         self.last_step = step
-
-
-def _num(value: Any) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def result_json(result: CaseResult, report_path: Path | None = None, deidentify: bool = False) -> dict:

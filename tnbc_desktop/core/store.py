@@ -64,7 +64,8 @@ def input_hashes(inputs: CaseInputs) -> dict[str, str]:
     return out
 
 
-def _num(value: Any) -> float | None:
+def finite_or_none(value: Any) -> float | None:
+    """``float(value)`` when finite, else None (JSON has no NaN/Inf)."""
     try:
         f = float(value)
     except (TypeError, ValueError):
@@ -77,8 +78,8 @@ def predictions_json(result: CaseResult) -> dict[str, dict]:
     out = {}
     for name, p in result.predictions.items():
         out[name] = {"available": bool(getattr(p, "available", False)), "reason": str(getattr(p, "reason", "") or ""),
-                     "probability": _num(getattr(p, "probability", None)), "ci_low": _num(getattr(p, "ci_low", None)),
-                     "ci_high": _num(getattr(p, "ci_high", None)), "cutoff": _num(getattr(p, "cutoff", None)),
+                     "probability": finite_or_none(getattr(p, "probability", None)), "ci_low": finite_or_none(getattr(p, "ci_low", None)),
+                     "ci_high": finite_or_none(getattr(p, "ci_high", None)), "cutoff": finite_or_none(getattr(p, "cutoff", None)),
                      "group": getattr(p, "group", None) or None}
     return out
 

@@ -124,6 +124,12 @@ def _write_image_atomic(img: sitk.Image, path: Path) -> Path:
     suffix = next((s for s in VOLUME_SUFFIXES if path.name.lower().endswith(s)), None)
     if suffix is None or suffix in (".nhdr", ".mhd"):
         raise OutputError("unsupported volume format; use .nii, .nii.gz, .nrrd or .mha", path)
+    return write_bytes_atomic(path, encode_image(img, path, suffix, compress=True))
+
+
+def encode_image(img: sitk.Image, path: Path, suffix: str, compress: bool) -> bytes:
+    """The file bytes SimpleITK writes for ``img`` in format ``suffix`` (via a temp file beside ``path``;
+    errors name ``path``)."""
     folder = path.parent if str(path.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".tnbc-vol-", suffix=suffix, dir=folder)
@@ -131,13 +137,12 @@ def _write_image_atomic(img: sitk.Image, path: Path) -> Path:
     except OSError as exc:
         raise OutputError(f"cannot write here: {exc.strerror}", path) from None
     try:
-        sitk.WriteImage(img, tmp, True)
-        data = Path(tmp).read_bytes()
+        sitk.WriteImage(img, tmp, compress)
+        return Path(tmp).read_bytes()
     except RuntimeError as exc:
         raise OutputError(f"could not be written: {str(exc).strip()[-200:]}", path) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return write_bytes_atomic(path, data)
 
 
 def write_volume(array: np.ndarray, geometry: Geometry, path: str | Path) -> Path:

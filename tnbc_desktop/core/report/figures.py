@@ -24,11 +24,13 @@ GROUP_COLOURS = {"pCR": "#0072B2", "non-pCR": "#D55E00"}
 DPI = 150
 
 
-def _png(fig: Figure) -> bytes:
+def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
+    """PNG of a matplotlib Figure rendered with the Agg canvas (never Qt)."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
+    fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
 
 
 def best_slice(mask: np.ndarray) -> int:
@@ -92,7 +94,7 @@ def habitat_images_png(early: np.ndarray, labels: np.ndarray, ring: np.ndarray, 
         axes[1].contour(tum.astype(float), levels=[0.5], colors=[TUMOUR_COLOUR], linewidths=0.8)
     axes[1].set_title("Tumour (green) and 5 mm ring (purple)", fontsize=8)
     fig.subplots_adjust(left=0.01, right=0.99, top=0.92, bottom=0.12, wspace=0.04)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def curves_png(curves: Mapping[str, CurveSummary], size_in: tuple[float, float] = (3.2, 2.9)) -> bytes:
@@ -116,7 +118,7 @@ def curves_png(curves: Mapping[str, CurveSummary], size_in: tuple[float, float] 
     ax.legend(fontsize=5.5, frameon=False, loc="upper center", bbox_to_anchor=(0.45, -0.2), ncol=2)
     ax.set_title("Enhancement curves", fontsize=8)
     fig.subplots_adjust(left=0.16, right=0.97, top=0.9, bottom=0.36)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def km_png(group: SurvivalGroup, title: str, size_in: tuple[float, float] = (3.2, 2.4)) -> bytes:
@@ -143,4 +145,4 @@ def km_png(group: SurvivalGroup, title: str, size_in: tuple[float, float] = (3.2
     p = f" (log-rank p={group.logrank_p:.3g})" if group.logrank_p is not None else ""
     ax.set_title(f"{title}{p}", fontsize=7.5)
     fig.tight_layout(pad=0.4)
-    return _png(fig)
+    return png_bytes(fig)

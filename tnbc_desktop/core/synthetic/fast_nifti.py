@@ -9,33 +9,19 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
 from tnbc_desktop.core.io.atomic import write_bytes_atomic, write_text_atomic
-from tnbc_desktop.core.io.volumes import image_from_array, sidecar_path
+from tnbc_desktop.core.io.volumes import encode_image, image_from_array, sidecar_path
 from tnbc_desktop.core.study import DCEStudy, Geometry
-from tnbc_desktop.errors import OutputError
 
 
 def _write_gz(img: sitk.Image, path: Path, compresslevel: int = 1) -> Path:
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tnbc-vol-", suffix=".nii", dir=folder)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(f"cannot write here: {exc.strerror}", path) from None
-    try:
-        sitk.WriteImage(img, tmp, False)
-        raw = Path(tmp).read_bytes()
-    except RuntimeError as exc:
-        raise OutputError(f"could not be written: {str(exc).strip()[-200:]}", path) from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    """Uncompressed NIfTI from SimpleITK, gzipped here at ``compresslevel`` (SimpleITK's own gzip is slow)."""
+    raw = encode_image(img, path, ".nii", compress=False)
     return write_bytes_atomic(path, gzip.compress(raw, compresslevel=compresslevel, mtime=0))
 
 

@@ -5,27 +5,22 @@ Inputs are the per-patient score table of a :class:`~tnbc_desktop.core.training.
 """
 from __future__ import annotations
 
-import io
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from tnbc_desktop.core.report.figures import GROUP_COLOURS, png_bytes
 from tnbc_desktop.core.training.stats import auc, calibration_bins, decision_curve
 
 MODEL_COLOURS = {"model1": "#56B4E9", "model2": "#009E73", "model3": "#0072B2", "prm": "#E69F00",
                  "gprm": "#D55E00"}
 MODEL_SHORT = {"model1": "Model 1", "model2": "Model 2", "model3": "Model 3", "prm": "PRM", "gprm": "GPRM"}
-GROUP_COLOURS = {"pCR": "#0072B2", "non-pCR": "#D55E00"}
 DPI = 130
 
 
 def _png(fig: Figure) -> bytes:
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    return buf.getvalue()
+    return png_bytes(fig, DPI)
 
 
 def roc_points(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
