@@ -27,7 +27,7 @@ MAX_COHORT = 100_000
 MANIFEST_COLUMNS = ("patient_id", "study", "mask", "mask2", "phase_times_s", "ki67_percent", "lvi", "maf",
                     "sample", "pcr", "dfs_months", "dfs_event", "split")
 TRUTH_COLUMNS = ("patient_id", "true_pcr_probability", "pcr", "fraction_poorly", "fraction_moderately",
-                 "fraction_highly", "aggressiveness", "hidden_response", "habitat_mixing", "peritumoral_amplitude",
+                 "fraction_highly", "aggressiveness", "imaging_phenotype", "hidden_response", "habitat_mixing", "peritumoral_amplitude",
                  "vaf_rel", "vaf_med23", "vaf_sum", "lvi", "ki67_percent", "split")
 
 
@@ -141,6 +141,7 @@ def _write_cohort_patient(job: tuple) -> tuple[dict, dict]:
         "patient_id": patient_id, "true_pcr_probability": f"{b.pcr_probability:.6f}", "pcr": int(b.pcr),
         "fraction_poorly": f"{fr[0]:.4f}", "fraction_moderately": f"{fr[1]:.4f}",
         "fraction_highly": f"{fr[2]:.4f}", "aggressiveness": f"{b.aggressiveness:.6f}",
+        "imaging_phenotype": f"{b.imaging_phenotype:.6f}",
         "hidden_response": f"{b.hidden_response:.6f}", "habitat_mixing": f"{b.habitat_mixing:.4f}",
         "peritumoral_amplitude": f"{b.peritumoral_amplitude:.4f}", "vaf_rel": f"{b.vaf('REL'):.3f}",
         "vaf_med23": f"{b.vaf('MED23'):.3f}", "vaf_sum": f"{b.vaf_sum:.3f}", "lvi": int(b.lvi),
