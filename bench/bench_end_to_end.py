@@ -13,13 +13,24 @@ Paths:
              shared with the app (not timed in the peer), so the peer figure is a lower bound.
 
 Usage: python bench/bench_end_to_end.py [--skip-demo] [--skip-realistic] [--jobs N] [--peer-units N] [--no-peer]
+                                        [--trees DIR ... [--repeat N]]
 The bundle is models/demo_bundle.json when present, else a stand-in with the demo bundle's shape (5 habitat,
 2 ring, 18 kinetic features chosen at random with a fixed seed, plus Ki-67/LVI/VAF models).
+
+Before/after in one run (issue #7): ``--trees DIR ...`` also runs the app path of other source trees (e.g. the
+previous commit: ``mkdir /tmp/old && git archive HEAD~1 | tar x -C /tmp/old``) on the SAME DICOM files. Every
+tree, this one included, then runs in a fresh child process (same cold-process conditions), the trees
+alternating, ``--repeat`` times; the table gives each tree's median per step and the ratio to this tree, and
+says whether the predictions and features are identical to this tree's.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -149,13 +160,80 @@ def run_peer(result, bundle, max_units: int | None):
     return time.perf_counter() - t0, per_unit, n_features, len(units)
 
 
+def child_run(spec_path: str) -> int:
+    """Child mode of ``--trees``: import tnbc_desktop from ``spec['tree']``, run the app path once, print JSON."""
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    sys.path.insert(0, spec["tree"])
+    import tnbc_desktop
+    from tnbc_desktop.core.bundle import load_bundle
+    from tnbc_desktop.core.case import CaseInputs
+    from tnbc_desktop.core.pipeline import analyze_case
+    from tnbc_desktop.core.report import write_report
+
+    inputs = CaseInputs(study_source=spec["study"], mask_path=spec["mask"], maf_path=spec["maf"],
+                        ki67=spec["ki67"], lvi=spec["lvi"])
+    bundle = load_bundle(spec["bundle"])
+    t0 = time.perf_counter()
+    result = analyze_case(inputs, bundle, n_jobs=spec["jobs"])
+    t1 = time.perf_counter()
+    write_report(result, Path(spec["pdf"]))
+    t2 = time.perf_counter()
+    out = {"package": str(Path(tnbc_desktop.__file__).parent),
+           "timings": {"total": t2 - t0, "PDF": t2 - t1, **dict(result.timings_s)},
+           "predictions": {k: repr(getattr(v, "probability", None)) for k, v in result.predictions.items()},
+           "features": {k: repr(v) for k, v in result.features.items()}}
+    print("CHILD-RESULT " + json.dumps(out), flush=True)
+    return 0
+
+
+def compare_trees(trees: list[str], spec: dict, tmp: Path, repeat: int, name: str) -> None:
+    """Run the app path of this tree and of ``trees`` in fresh child processes, alternating; print medians."""
+    here = str(Path(__file__).resolve().parent.parent)
+    labels = ["this tree"] + [f"tree {i + 1}" for i in range(len(trees))]
+    runs: dict[str, list[dict]] = {lab: [] for lab in labels}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for r in range(repeat):
+        for lab, tree in zip(labels, [here] + [str(Path(t).resolve()) for t in trees]):
+            spec_file = tmp / f"child_{name}.json"
+            spec_file.write_text(json.dumps({**spec, "tree": tree, "pdf": str(tmp / f"{name}_child.pdf")}),
+                                 encoding="utf-8")
+            proc = subprocess.run([sys.executable, __file__, "--child", str(spec_file)], capture_output=True,
+                                  text=True, env=env, check=False)
+            line = [x for x in proc.stdout.splitlines() if x.startswith("CHILD-RESULT ")]
+            if proc.returncode != 0 or not line:
+                print(f"[{name}] {lab} failed:\n{proc.stderr[-2000:]}")
+                return
+            runs[lab].append(json.loads(line[0][len("CHILD-RESULT "):]))
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            load = fh.read().split()[:3]
+        print(f"[{name}] round {r + 1}/{repeat} done (load average {' '.join(load)})", flush=True)
+    steps = ["total", "load study", "load mask", "kinetic maps", "habitats", "peritumoral ring", "MSI",
+             "features", "curves", "mutations", "predictions", "PDF"]
+    mine = runs[labels[0]]
+    print(f"[{name}] median of {repeat} fresh-process runs, seconds (ratio = tree / this tree):")
+    print(f"    {'step':18s}" + "".join(f"{lab:>22s}" for lab in labels))
+    for step in steps:
+        med = [statistics.median(r["timings"].get(step, 0.0) for r in runs[lab]) for lab in labels]
+        cells = [f"{med[0]:.2f}"] + [f"{m:.2f} ({m / med[0]:.2f}x)" if med[0] > 0 else f"{m:.2f}" for m in med[1:]]
+        print(f"    {step:18s}" + "".join(f"{c:>22s}" for c in cells))
+    for lab in labels[1:]:
+        other = runs[lab][0]
+        same = other["features"] == mine[0]["features"] and other["predictions"] == mine[0]["predictions"]
+        print(f"[{name}] {lab} ({other['package']}): features and predictions "
+              + ("identical to this tree's" if same else "DIFFER from this tree's"))
+
+
 def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        return child_run(sys.argv[2])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--skip-realistic", action="store_true")
     ap.add_argument("--skip-demo", action="store_true")
     ap.add_argument("--no-peer", action="store_true")
     ap.add_argument("--jobs", type=int, default=1, help="feature-extraction worker processes for the app")
     ap.add_argument("--peer-units", type=int, default=None, help="limit the peer to the first N extraction units")
+    ap.add_argument("--trees", nargs="+", default=[], help="other source trees to time on the same files")
+    ap.add_argument("--repeat", type=int, default=3, help="fresh-process runs per tree with --trees")
     args = ap.parse_args()
     from tnbc_desktop.core.bundle import load_bundle
 
@@ -171,6 +249,12 @@ def main() -> int:
             patient, files, t_write = write_case(tmp, name, shape)
             print(f"[{name}] {shape[0]}x{shape[1]}x{shape[2]} x 6 phases, tumour "
                   f"{patient.mask.volume_ml:.1f} mL; synthetic DICOM written in {t_write:.1f} s")
+            if args.trees:
+                spec = {"study": str(files.study), "mask": str(files.mask), "maf": str(files.maf),
+                        "ki67": f"{patient.ki67_percent:g}", "lvi": "present" if patient.lvi else "absent",
+                        "bundle": str(bpath), "jobs": args.jobs}
+                compare_trees(args.trees, spec, tmp, args.repeat, name)
+                continue
             result, t_app, t_pdf = run_app(files, bundle, patient, tmp / f"{name}.pdf", args.jobs)
             steps = ", ".join(f"{k} {v:.2f}" for k, v in result.timings_s.items())
             print(f"[{name}] app end-to-end DICOM -> PDF (jobs={args.jobs}): {t_app:.2f} s (PDF {t_pdf:.2f} s; "

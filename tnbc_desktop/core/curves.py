@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tnbc_desktop.core.kinetics import KineticSettings, select_early_late
+from tnbc_desktop.core.regions import bounding_box
 from tnbc_desktop.core.study import DCEStudy
 from tnbc_desktop.errors import MaskError
 
@@ -85,14 +86,31 @@ def _curve_from_samples(samples: np.ndarray, times_s, early: int, late: int) -> 
                        curve_type=ctype, initial_rise=rise)
 
 
-def region_curve(study: DCEStudy, region_mask, settings: KineticSettings = KineticSettings()) -> RegionCurve:
-    """Mean and SD (ddof=1) signal per phase over the voxels of ``region_mask`` (bool [z, y, x])."""
+def region_curve(study: DCEStudy, region_mask, settings: KineticSettings = KineticSettings(),
+                 box: tuple[slice, slice, slice] | None = None) -> RegionCurve:
+    """Mean and SD (ddof=1) signal per phase over the voxels of ``region_mask`` (bool [z, y, x]).
+
+    ``box``: [z, y, x] slices of the study grid when ``region_mask`` covers only that box (no region voxel
+    outside it). Either way only the region's bounding box of the study is read, in the same voxel order as
+    ``np.nonzero`` over the whole grid, so the curve is the same to the last bit."""
     arr = np.asarray(getattr(region_mask, "array", region_mask)).astype(bool, copy=False)
-    if arr.shape != tuple(study.data.shape[1:]):
-        raise MaskError(f"region shape {arr.shape} does not match the study grid {tuple(study.data.shape[1:])}")
+    grid = tuple(study.data.shape[1:])
+    if box is None:
+        if arr.shape != grid:
+            raise MaskError(f"region shape {arr.shape} does not match the study grid {grid}")
+        box = tuple(slice(0, n) for n in grid)
+    else:
+        box = tuple(slice(*s.indices(n)[:2]) for s, n in zip(box, grid))
+        if arr.shape != tuple(s.stop - s.start for s in box):
+            raise MaskError(f"region shape {arr.shape} does not match its box of the study grid")
     early, late = select_early_late(study.phase_times_s, settings)
-    idx = np.nonzero(arr)
-    samples = study.data[(slice(None),) + idx].astype(np.float64)  # (P, N)
+    inner = bounding_box(arr)
+    if inner is None:
+        samples = np.empty((study.data.shape[0], 0), dtype=np.float64)
+    else:
+        idx = np.nonzero(arr[inner])
+        sub = tuple(slice(b.start + i.start, b.start + i.stop) for b, i in zip(box, inner))
+        samples = study.data[(slice(None),) + sub][(slice(None),) + idx].astype(np.float64)  # (P, N)
     return _curve_from_samples(samples, study.phase_times_s, early, late)
 
 

@@ -197,7 +197,7 @@ def fit_habitat_model(per_patient_voxel_features: list[np.ndarray], seed: int = 
 
 
 def _build(maps: KineticMaps, feats, idx, labels_1based, centres_original, mode, z, seed, diagnostics):
-    labels = np.zeros(maps.valid.shape, dtype=np.uint8)
+    labels = np.zeros(maps.shape, dtype=np.uint8)
     labels[idx] = labels_1based.astype(np.uint8)
     counts = np.bincount(labels_1based, minlength=N_HABITATS + 1)[1:N_HABITATS + 1].astype(np.int64)
     total = counts.sum()

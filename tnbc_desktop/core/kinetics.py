@@ -12,14 +12,17 @@ Guards: a voxel with S0 <= 0, S0 < 1 % of the tumour median S0, or a non-finite 
 every map, ``valid`` False). Where |PE2| < 1 % the SER is clipped to +-``ser_clip`` keeping its sign (the
 training-set 99.5th percentile of |SER| when a habitat model is at hand; see ``HabitatModel.ser_clip``).
 
-Only the voxels inside the mask are touched: their curves are gathered once as a (N, 3) array.
+Only the voxels inside the mask are touched: their curves are gathered once as a (N, 3) array, from the mask's
+bounding box (the maps are kept on that box; see :class:`KineticMaps`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
+from tnbc_desktop.core.regions import bounding_box
 from tnbc_desktop.core.study import DCEStudy
 from tnbc_desktop.errors import ConfigError, MaskError, TimingError
 
@@ -79,13 +82,21 @@ def select_early_late(phase_times_s, settings: KineticSettings = KineticSettings
 
 @dataclass(frozen=True, eq=False)
 class KineticMaps:
-    """Kinetic maps on the study grid: float32 [z, y, x], NaN outside the mask and at invalid voxels."""
+    """Kinetic maps on the study grid: float32 [z, y, x], NaN outside the mask and at invalid voxels.
 
-    pe: np.ndarray
-    ser: np.ndarray
-    wis: np.ndarray
-    wos: np.ndarray
-    valid: np.ndarray  # bool [z, y, x]: inside mask and passed the S0 guard
+    Kept on the mask's bounding box ``box`` ([z, y, x] slices of the study grid of ``shape``), the only place
+    they can hold values: ``pe_box`` ... ``valid_box`` are [box] arrays. The whole-grid arrays ``pe``, ``ser``,
+    ``wis``, ``wos`` (float32) and ``valid`` (bool) are built on first use and cached: the pipeline only needs
+    the voxel table, while four float32 study-sized maps cost ~0.4 GB and ~1 s to fill on a 96x512x512 study.
+    """
+
+    pe_box: np.ndarray
+    ser_box: np.ndarray
+    wis_box: np.ndarray
+    wos_box: np.ndarray
+    valid_box: np.ndarray  # bool [box]: inside mask and passed the S0 guard
+    box: tuple[slice, slice, slice]
+    shape: tuple[int, int, int]
     early_phase: int
     late_phase: int
     n_invalid: int
@@ -96,10 +107,36 @@ class KineticMaps:
     ser_clip: float = 10.0
     n_mask_voxels: int = 0
 
+    def _full(self, part: np.ndarray, fill) -> np.ndarray:
+        out = np.full(self.shape, fill, dtype=part.dtype)
+        out[self.box] = part
+        return out
+
+    @cached_property
+    def pe(self) -> np.ndarray:
+        return self._full(self.pe_box, np.nan)
+
+    @cached_property
+    def ser(self) -> np.ndarray:
+        return self._full(self.ser_box, np.nan)
+
+    @cached_property
+    def wis(self) -> np.ndarray:
+        return self._full(self.wis_box, np.nan)
+
+    @cached_property
+    def wos(self) -> np.ndarray:
+        return self._full(self.wos_box, np.nan)
+
+    @cached_property
+    def valid(self) -> np.ndarray:
+        return self._full(self.valid_box, False)
+
     def voxel_features(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(features (N, 4) float64 in order WIS, WOS, SER, PE; indices (z, y, x) as from ``np.nonzero``)."""
-        idx = np.nonzero(self.valid)
-        feats = np.stack([self.wis[idx], self.wos[idx], self.ser[idx], self.pe[idx]], axis=1)
+        local = np.nonzero(self.valid_box)  # C order inside the box = the same order as on the whole grid
+        feats = np.stack([self.wis_box[local], self.wos_box[local], self.ser_box[local], self.pe_box[local]], axis=1)
+        idx = tuple(i + s.start for i, s in zip(local, self.box))
         return feats.astype(np.float64), idx
 
     def map(self, name: str) -> np.ndarray:
@@ -149,14 +186,19 @@ def compute_kinetic_maps(study: DCEStudy, mask: np.ndarray,
     shape = tuple(study.data.shape[1:])
     if mask_arr.shape != shape:
         raise MaskError(f"mask shape {mask_arr.shape} does not match the study grid {shape}")
-    n_mask = int(np.count_nonzero(mask_arr))
-    if n_mask == 0:
-        raise MaskError("tumour mask is empty; kinetic maps need at least one voxel")
+    box = bounding_box(mask_arr) if mask_arr.ndim == 3 else None
+    if box is None:
+        if np.any(mask_arr):  # not 3D: the study grid check above makes this unreachable for real studies
+            box = tuple(slice(0, n) for n in shape)
+        else:
+            raise MaskError("tumour mask is empty; kinetic maps need at least one voxel")
     early, late = select_early_late(study.phase_times_s, settings)
-    idx = np.nonzero(mask_arr)
-    s0 = study.data[0][idx].astype(np.float64)
-    s1 = study.data[early][idx].astype(np.float64)
-    s2 = study.data[late][idx].astype(np.float64)
+    inside = mask_arr[box]
+    n_mask = int(np.count_nonzero(inside))
+    idx = np.nonzero(inside)  # only the box is scanned; same voxel order as on the whole grid
+    s0 = study.data[0][box][idx].astype(np.float64)
+    s1 = study.data[early][box][idx].astype(np.float64)
+    s2 = study.data[late][box][idx].astype(np.float64)
     finite = np.isfinite(s0) & np.isfinite(s1) & np.isfinite(s2)
     pos = finite & (s0 > 0)
     median_s0 = float(np.median(s0[pos])) if np.any(pos) else 0.0
@@ -165,16 +207,17 @@ def compute_kinetic_maps(study: DCEStudy, mask: np.ndarray,
     pe, ser, wis, wos, clipped = kinetic_values(
         s0[ok], s1[ok], s2[ok], t[0], t[early], t[late], settings.slopes,
         settings.pe2_min_percent, settings.ser_clip)
-    valid = np.zeros(shape, dtype=bool)
+    valid = np.zeros(inside.shape, dtype=bool)
     ok_idx = tuple(i[ok] for i in idx)
     valid[ok_idx] = True
     maps = []
     for values in (pe, ser, wis, wos):
-        m = np.full(shape, np.nan, dtype=np.float32)
+        m = np.full(inside.shape, np.nan, dtype=np.float32)
         m[ok_idx] = values
         maps.append(m)
     return KineticMaps(
-        pe=maps[0], ser=maps[1], wis=maps[2], wos=maps[3], valid=valid, early_phase=early, late_phase=late,
+        pe_box=maps[0], ser_box=maps[1], wis_box=maps[2], wos_box=maps[3], valid_box=valid, box=box,
+        shape=shape, early_phase=early, late_phase=late,
         n_invalid=int(n_mask - np.count_nonzero(ok)), n_ser_clipped=int(np.count_nonzero(clipped)),
         slopes=settings.slopes, early_time_s=float(study.phase_times_s[early]),
         late_time_s=float(study.phase_times_s[late]), ser_clip=float(settings.ser_clip), n_mask_voxels=n_mask)

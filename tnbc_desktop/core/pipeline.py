@@ -152,19 +152,34 @@ def _features(study, mask, habitats, ring, maps, names, extraction, runner: _Run
                             cancel=runner.cancel, n_jobs=n_jobs)
 
 
+def _regions_box(mask: np.ndarray, ring: np.ndarray) -> tuple[slice, ...] | None:
+    """Bounding box [z, y, x] of the tumour and the ring (habitats lie inside the tumour), or None if empty."""
+    from tnbc_desktop.core.regions import bounding_box
+
+    boxes = [b for b in (bounding_box(mask), bounding_box(ring)) if b is not None]
+    if not boxes:
+        return None
+    return tuple(slice(min(b[d].start for b in boxes), max(b[d].stop for b in boxes)) for d in range(3))
+
+
 def _curves(study, mask, habitats, ring, settings) -> dict[str, CurveSummary]:
     from tnbc_desktop.core.curves import region_curve
 
-    regions = {"tumour": mask.array}
+    # every region lies in the tumour + ring box: compare labels and read the study there only (a 96x512x512
+    # grid made four study-sized temporaries here); the curves are the same to the last bit
     labels = np.asarray(habitats.labels)
+    box = _regions_box(np.asarray(mask.array, dtype=bool), np.asarray(ring, dtype=bool))
+    if box is None or np.count_nonzero(labels) != np.count_nonzero(labels[box]):
+        box = tuple(slice(0, n) for n in labels.shape)  # labels outside the tumour: never from analyze_case
+    regions = {"tumour": np.asarray(mask.array)[box]}
     for k in (1, 2, 3):
-        regions[f"H{k}"] = labels == k
-    regions["ring"] = ring
+        regions[f"H{k}"] = labels[box] == k
+    regions["ring"] = np.asarray(ring)[box]
     out = {}
     for name, region in regions.items():
         if not np.any(region):
             continue
-        c = region_curve(study, region, settings)
+        c = region_curve(study, region, settings, box=box)
         out[name] = CurveSummary(name, as_float_tuple(c.times_s), as_float_tuple(c.mean), as_float_tuple(c.sd),
                                  int(c.n_voxels), c.curve_type, c.initial_rise)
     return out
@@ -262,8 +277,7 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
         phase_times_s=as_float_tuple(study.phase_times_s), timing_source=str(study.timing_source),
         registration="off (not performed)", early_phase=int(maps.early_phase), late_phase=int(maps.late_phase),
         habitat_mode=str(habitats.mode), habitat_fractions=as_float_tuple(fr),
-        habitat_volumes_ml=tuple(float(np.count_nonzero(np.asarray(habitats.labels) == k)) * vvol / 1000.0
-                                 for k in (1, 2, 3)),
+        habitat_volumes_ml=tuple(float(n) * vvol / 1000.0 for n in _label_counts(habitats.labels)),
         n_invalid_voxels=int(maps.n_invalid), n_ser_clipped=int(maps.n_ser_clipped),
         mask_resampled=bool(mask.resampled), mask_volume_ml=float(mask.volume_ml),
         ring_volume_ml=float(np.count_nonzero(ring)) * vvol / 1000.0,
@@ -277,6 +291,16 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
         survival_groups=groups, curves=curves, qc=qc, bundle=BundleInfo.from_bundle(bundle), timings_s=dict(runner.timings),
         warnings=tuple(dict.fromkeys(warnings)), created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         app_version=__version__, feature_set=feature_set)
+
+
+def _label_counts(labels) -> list[int]:
+    """Voxels of habitat 1, 2, 3 (counted on the labels' bounding box: every labelled voxel is in it)."""
+    from tnbc_desktop.core.regions import bounding_box
+
+    lab = np.asarray(labels)
+    box = bounding_box(lab)
+    sub = lab[box] if box is not None else lab[:0]
+    return [int(np.count_nonzero(sub == k)) for k in (1, 2, 3)]
 
 
 def _collect_warnings(study, mask, habitats, panel, pathology, predictions, not_computable, surv_notes) -> list[str]:

@@ -16,12 +16,25 @@ from tnbc_desktop.errors import GeometryError, MaskError
 DISTANCE_TOLERANCE_MM = 1e-6  # voxels at exactly width_mm (up to float rounding) belong to the ring
 
 
-def _crop_box(mask: np.ndarray, margin_vox: tuple[int, ...]) -> tuple[slice, ...]:
+def bounding_box(mask: np.ndarray, margin_vox=None) -> tuple[slice, ...] | None:
+    """[z, y, x] slices of the bounding box of the nonzero voxels of a 3D ``mask``, grown by ``margin_vox``
+    voxels per axis and clipped to the array; None when the mask is empty.
+
+    From axis projections: one pass over the whole array (z), then only over the slab of occupied slices
+    (y, x), with no (N,)-sized index arrays (np.nonzero on a 96x512x512 grid costs ~10x more)."""
+    arr = np.asarray(mask)
+    margin = (0,) * arr.ndim if margin_vox is None else tuple(int(m) for m in margin_vox)
+    occupied_z = np.flatnonzero(arr.any(axis=(1, 2)))
+    if occupied_z.size == 0:
+        return None
+    z0, z1 = int(occupied_z[0]), int(occupied_z[-1]) + 1
+    slab = arr[z0:z1]
+    hits = [occupied_z - z0, np.flatnonzero(slab.any(axis=(0, 2))), np.flatnonzero(slab.any(axis=(0, 1)))]
     box = []
-    for axis, m in enumerate(margin_vox):
-        other = tuple(a for a in range(mask.ndim) if a != axis)
-        hit = np.flatnonzero(mask.any(axis=other))
-        box.append(slice(max(int(hit[0]) - m, 0), min(int(hit[-1]) + m + 1, mask.shape[axis])))
+    for axis, (hit, m) in enumerate(zip(hits, margin)):
+        lo = int(hit[0]) + (z0 if axis == 0 else 0)
+        hi = int(hit[-1]) + (z0 if axis == 0 else 0)
+        box.append(slice(max(lo - m, 0), min(hi + m + 1, arr.shape[axis])))
     return tuple(box)
 
 
@@ -45,10 +58,10 @@ def peritumoral_ring(mask, spacing_mm, width_mm: float = 5.0, s0: np.ndarray | N
         raise GeometryError(f"voxel spacing must be three positive numbers (z, y, x) mm, got {spacing_mm}")
     if not (math.isfinite(width_mm) and width_mm > 0):
         raise MaskError(f"ring width must be a positive number of mm, got {width_mm}")
-    if not arr.any():
-        raise MaskError("tumour mask is empty; cannot build the peritumoral ring")
     margin = tuple(int(math.ceil(width_mm / s)) + 1 for s in spacing)
-    box = _crop_box(arr, margin)
+    box = bounding_box(arr, margin)
+    if box is None:
+        raise MaskError("tumour mask is empty; cannot build the peritumoral ring")
     d = distance_to_tumour_mm(arr[box], spacing)
     ring = np.zeros(arr.shape, dtype=bool)
     ring[box] = (d > 0) & (d <= width_mm + DISTANCE_TOLERANCE_MM)

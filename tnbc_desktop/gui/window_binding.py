@@ -305,7 +305,11 @@ class WindowBinding:
         def job(progress, cancel):
             from tnbc_desktop.core.pipeline import analyze_case
 
-            return analyze_case(case_jobs.case_inputs(state, shown), bundle, progress=progress, cancel=cancel)
+            result = analyze_case(case_jobs.case_inputs(state, shown), bundle, progress=progress, cancel=cancel)
+            maps = result.kinetic_maps  # the full-grid maps are built on first use: here, not on the GUI thread
+            for name in ("pe", "ser", "wis", "wos"):
+                getattr(maps, name)
+            return result
 
         return self.start_task("analysis", job, self.show_result)
 

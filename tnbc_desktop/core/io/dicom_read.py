@@ -3,12 +3,21 @@
 One :class:`SliceHeader` per 2D image: a classic single-frame file gives one, an enhanced multi-frame MR file
 gives one per frame (``frame`` = 0-based frame index). Pixels are read later, once, by
 :func:`read_slice_pixels`. Anything unreadable ends in :class:`DicomError` naming the file and the problem.
+
+Speed (issue #7): the header pass notes where an uncompressed little-endian greyscale image keeps its pixels
+(:class:`PixelLocation`), so the pixel pass reads just those bytes with numpy (no second header parse, no
+pydicom decode) in a few threads (file reads and numpy casts release the GIL), straight into the caller's
+float32 array when one is given. Anything else (compressed, big endian, multi-frame, BitsStored <
+BitsAllocated, odd lengths) goes through pydicom exactly as before; both give the same values
+(tests/test_speed_equivalence_dicom.py).
 """
 from __future__ import annotations
 
 import datetime as _dt
 import os
+import struct
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +34,22 @@ log = get_logger(__name__)
 TIME_TAGS = (("AcquisitionTime", "AcquisitionDate"), ("ContentTime", "ContentDate"), ("SeriesTime", "SeriesDate"))
 ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"
 _IDENTITY_TAGS = ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "AccessionNumber", "InstitutionName")
+
+
+# Transfer syntaxes whose pixel data are stored raw, little endian, at a fixed place in the file
+NATIVE_LITTLE_ENDIAN = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
+_MAX_READ_THREADS = 4
+
+
+@dataclass(frozen=True)
+class PixelLocation:
+    """Where a native (uncompressed, little-endian, single-frame, greyscale) image keeps its pixels: byte
+    ``offset`` of the PixelData value in the file and the numpy ``dtype`` of one pixel ('<u2', '<i2', 'u1',
+    'i1'). Only set when reading those bytes gives exactly what pydicom's ``pixel_array`` gives."""
+
+    offset: int
+    dtype: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +78,7 @@ class SliceHeader:
     transfer_syntax: str = ""
     study_uid: str = ""
     identity: tuple[str, ...] = ()  # values of _IDENTITY_TAGS in order
+    pixels: PixelLocation | None = None  # fast path for the pixel pass (None: decode with pydicom)
 
     @property
     def label(self) -> str:
@@ -188,8 +214,9 @@ def _enhanced_headers(ds, path: Path) -> list[SliceHeader]:
     return out
 
 
-def headers_from_dataset(ds, path: Path) -> list[SliceHeader]:
-    """Headers of the images in one dataset (read with ``stop_before_pixels``)."""
+def headers_from_dataset(ds, path: Path, pixels: PixelLocation | None = None) -> list[SliceHeader]:
+    """Headers of the images in one dataset (read with ``stop_before_pixels``); ``pixels``: where a classic
+    single-frame image keeps its raw pixels (see :func:`native_pixel_location`), kept on its header."""
     if "Rows" not in ds or "Columns" not in ds:
         raise DicomError("is not an image (no Rows/Columns); the file may be truncated or not a DICOM image", path)
     try:
@@ -203,7 +230,7 @@ def headers_from_dataset(ds, path: Path) -> list[SliceHeader]:
             pixel_spacing=_floats(ds.get("PixelSpacing"), 2),
             temporal_position=_int(ds.get("TemporalPositionIdentifier")), times_s=_classic_times(ds),
             slope=_float(ds.get("RescaleSlope"), 1.0), intercept=_float(ds.get("RescaleIntercept"), 0.0),
-            **_common(ds, path),
+            pixels=pixels, **_common(ds, path),
         )]
     except DicomError:
         raise
@@ -224,14 +251,90 @@ def _format_hint(path: Path) -> str:
     return ""
 
 
+def _read_header_dataset(path: Path, force: bool):
+    """(dataset read with ``stop_before_pixels``, :class:`PixelLocation` or None). Reading from our own file
+    handle is what ``dcmread(path)`` does; the handle is then left at the PixelData element, whose place we
+    keep so the pixel pass can read those bytes without parsing the header again."""
+    with open(path, "rb") as handle:
+        ds = pydicom.dcmread(handle, stop_before_pixels=True, force=force)
+        return ds, native_pixel_location(ds, handle)
+
+
+def _native_dtype(ds) -> str | None:
+    """numpy dtype of the raw pixels when pydicom's ``pixel_array`` would return them unchanged, else None.
+
+    Only plain greyscale: 1 sample per pixel, MONOCHROME1/2 (pydicom does not invert MONOCHROME1), 8 or 16
+    bits allocated AND stored (fewer stored bits need pydicom's masking / sign extension), one frame."""
+    try:
+        bits = _raw_us(ds, 0x00280100)  # BitsAllocated
+        if (_raw_us(ds, 0x00280002) != 1 or bits not in (8, 16) or _raw_us(ds, 0x00280101) != bits
+                or str(ds.get("PhotometricInterpretation", "")).strip() not in ("MONOCHROME1", "MONOCHROME2")
+                or _int(ds.get("NumberOfFrames"), 1) != 1 or "PerFrameFunctionalGroupsSequence" in ds
+                or str(ds.get("SOPClassUID", "")) == ENHANCED_MR):
+            return None
+        signed = {0: False, 1: True}[_raw_us(ds, 0x00280103)]  # PixelRepresentation
+    except (TypeError, ValueError, KeyError):
+        return None
+    return ("<" if bits == 16 else "") + ("i" if signed else "u") + str(bits // 8)
+
+
+def _raw_us(ds, tag: int) -> int | None:
+    """A single US value of a little-endian dataset read from the element's bytes, skipping pydicom's value
+    conversion (~25 us per element, a tenth of the header pass for these four tags); None if absent/not VM 1."""
+    elem = ds.get_item(tag)
+    if elem is None:
+        return None
+    value = elem.value
+    if isinstance(value, (bytes, bytearray)):
+        return struct.unpack("<H", value)[0] if len(value) == 2 else None
+    return value if isinstance(value, int) else None
+
+
+def native_pixel_location(ds, handle) -> PixelLocation | None:
+    """Where the pixels of ``ds`` (just read with ``stop_before_pixels`` from ``handle``, which pydicom leaves at
+    the start of the PixelData element) are, when reading them raw equals pydicom's decoding; else None.
+
+    Checked: transfer syntax implicit / explicit VR little endian and the dataset really encoded so; the
+    element is (7FE0,0010) with VR OB/OW (explicit) and a defined length of exactly rows x columns x bytes;
+    the file holds all of it (a short file goes to pydicom, which names the problem)."""
+    try:
+        ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
+        if ts not in NATIVE_LITTLE_ENDIAN:
+            return None
+        implicit = ts == NATIVE_LITTLE_ENDIAN[0]
+        if tuple(getattr(ds, "original_encoding", (None, None))) != (implicit, True):
+            return None
+        dtype = _native_dtype(ds)
+        if dtype is None:
+            return None
+        expected = int(ds.Rows) * int(ds.Columns) * np.dtype(dtype).itemsize
+        start = handle.tell()
+        head = handle.read(8 if implicit else 12)
+        if len(head) != (8 if implicit else 12) or head[:4] != _PIXEL_DATA_TAG:
+            return None
+        if implicit:
+            (length,) = struct.unpack("<I", head[4:8])
+        else:
+            if head[4:6] not in (b"OB", b"OW"):
+                return None
+            (length,) = struct.unpack("<I", head[8:12])
+        offset = start + len(head)
+        if expected <= 0 or length != expected or os.fstat(handle.fileno()).st_size < offset + expected:
+            return None
+        return PixelLocation(offset=offset, dtype=dtype)
+    except Exception:  # noqa: BLE001 - anything unusual: pydicom decodes this file in the pixel pass
+        return None
+
+
 def read_headers_file(path: Path, strict: bool = True) -> list[SliceHeader] | None:
     """Headers of one file. ``strict=False`` (folder scan): a file that is not DICOM returns None (ignored);
     ``strict=True`` (a file the user named): it raises :class:`DicomError`."""
+    pixels = None
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        ds, pixels = _read_header_dataset(path, force=False)
     except InvalidDicomError:
         try:  # no preamble / no file meta: accept only if it really looks like an image
-            ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+            ds, pixels = _read_header_dataset(path, force=True)
             if "SOPClassUID" not in ds and "Rows" not in ds:
                 ds = None
         except Exception:
@@ -257,7 +360,7 @@ def read_headers_file(path: Path, strict: bool = True) -> list[SliceHeader] | No
     if "Rows" not in ds and not strict:
         return None  # a non-image object (report, RT structure...) in a folder: ignore
     try:
-        return headers_from_dataset(ds, path)
+        return headers_from_dataset(ds, path, pixels)
     except DicomError:
         if strict:
             raise
@@ -305,11 +408,65 @@ def _decode_pixels(path: str) -> np.ndarray:
     return arr
 
 
-def read_slice_pixels(headers: list[SliceHeader]) -> list[np.ndarray]:
-    """float32 [rows, columns] per header with rescale slope/intercept applied; each file is decoded once."""
+def _read_native(h: SliceHeader, dst: np.ndarray) -> bool:
+    """Read the raw pixels of ``h`` (``h.pixels`` set) into float32 ``dst`` [rows, columns] with the rescale
+    applied exactly as :func:`_rescaled` does; False if the file no longer holds them (then pydicom decides)."""
+    loc = h.pixels
+    raw = np.empty((h.rows, h.columns), dtype=loc.dtype)
+    try:
+        with open(h.path, "rb") as handle:
+            handle.seek(loc.offset)
+            n = handle.readinto(memoryview(raw).cast("B"))
+    except (OSError, ValueError):
+        return False
+    if n != raw.nbytes:
+        return False
+    # same operations and float32 rounding as raw.astype(float32) * float32(slope) + float32(intercept)
+    np.multiply(raw, np.float32(h.slope), out=dst, dtype=np.float32)
+    np.add(dst, np.float32(h.intercept), out=dst)
+    return True
+
+
+def _rescaled(img: np.ndarray, h: SliceHeader) -> np.ndarray:
+    return img.astype(np.float32) * np.float32(h.slope) + np.float32(h.intercept)
+
+
+def read_slice_pixels(headers: list[SliceHeader], out: np.ndarray | None = None) -> list[np.ndarray]:
+    """float32 [rows, columns] per header with rescale slope/intercept applied; each file is decoded once.
+
+    ``out``: optional float32 array [len(headers), rows, columns] (e.g. one phase of the study) to decode into;
+    the returned images are then its slices, so the study is not copied once more. Native images (see
+    :class:`PixelLocation`) are read in a few threads; the others are decoded by pydicom in order. The first
+    problem in header order raises :class:`DicomError`, as a one-by-one read would.
+    """
+    n = len(headers)
+    if out is not None:
+        if out.dtype != np.float32 or out.ndim != 3 or out.shape[0] != n:
+            raise ValueError(f"out must be float32 [{n}, rows, columns], got {out.dtype} {out.shape}")
+        for h in headers:
+            if (h.rows, h.columns) != out.shape[1:]:
+                raise DicomError(f"image is {h.rows}x{h.columns}, the others are {out.shape[1]}x{out.shape[2]}",
+                                 h.path)
+    images: list[np.ndarray | None] = [None] * n
+
+    def native(i: int) -> None:
+        h = headers[i]
+        dst = out[i] if out is not None else np.empty((h.rows, h.columns), np.float32)
+        if _read_native(h, dst):
+            images[i] = dst
+
+    fast = [i for i, h in enumerate(headers) if h.pixels is not None and h.frame is None]
+    workers = min(_MAX_READ_THREADS, os.cpu_count() or 1, len(fast))
+    if workers > 1 and len(fast) >= 8:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicom-read") as pool:
+            list(pool.map(native, fast))
+    else:
+        for i in fast:
+            native(i)
     cache: dict[str, np.ndarray] = {}
-    out = []
-    for h in headers:
+    for i, h in enumerate(headers):  # pydicom for the rest (and for native reads that failed), in order
+        if images[i] is not None:
+            continue
         if h.path not in cache:
             cache[h.path] = _decode_pixels(h.path)
         frames = cache[h.path]
@@ -319,7 +476,11 @@ def read_slice_pixels(headers: list[SliceHeader]) -> list[np.ndarray]:
         img = frames[frame]
         if img.shape != (h.rows, h.columns):
             raise DicomError(f"pixel data is {img.shape}, header says {h.rows}x{h.columns}", h.path)
-        out.append(img.astype(np.float32) * np.float32(h.slope) + np.float32(h.intercept))
+        if out is not None:
+            out[i] = _rescaled(img, h)
+            images[i] = out[i]
+        else:
+            images[i] = _rescaled(img, h)
         if h.frame is None:
             cache.pop(h.path, None)
-    return out
+    return images  # type: ignore[return-value]

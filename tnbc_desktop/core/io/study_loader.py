@@ -72,8 +72,7 @@ def load_dicom_study(files: list[Path], strict: bool, source: str,
     geometry = sorted_phases.geometry
     data = np.empty((n_phases, *geometry.shape), dtype=np.float32)
     for p, phase in enumerate(sorted_phases.grid):
-        for z, img in enumerate(read_slice_pixels(list(phase))):
-            data[p, z] = img
+        read_slice_pixels(list(phase), out=data[p])  # decoded in place: no second copy of the study
     phases = tuple(
         PhaseInfo(index=p, time_s=times[p], source_tag=tags[p], series_uid=phase[0].series_uid,
                   series_number=phase[0].series_number, series_description=phase[0].series_description,
