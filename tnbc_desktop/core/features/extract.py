@@ -95,9 +95,30 @@ def _check_inputs(study: DCEStudy, regions: RegionMasks, early_phase: int) -> No
         raise FeatureError("the tumour mask is empty; no features can be computed", study.source)
 
 
-def _run_units(jobs: list, n_jobs: int, progress, cancel, start: float):
-    """Run jobs (largest first), yield results; progress by estimated cost after each, cancel between units."""
-    total = sum(j.cost for j in jobs) or 1.0
+def _submit_early(jobs: list, n_jobs: int):
+    """Start ``jobs`` (largest first) in the shared pool of ``n_jobs`` workers now; returns (pool, {future: job})
+    for :func:`_run_units`. Used for the region units so the workers compute them while this process still
+    resamples the phases for the kinetic units (otherwise both cores wait ~1 s for that)."""
+    from tnbc_desktop.core.features.pool import get_pool
+
+    pool = get_pool(n_jobs)
+    return pool, {pool.submit(run_job, j): j for j in sorted(jobs, key=lambda j: -j.cost)}
+
+
+def _abandon(submitted) -> None:
+    """Cancel units started by :func:`_submit_early` when the extraction fails before collecting them."""
+    from tnbc_desktop.core.features.pool import drop_pool
+
+    for fut in submitted[1]:
+        fut.cancel()
+    drop_pool()
+
+
+def _run_units(jobs: list, n_jobs: int, progress, cancel, start: float, submitted=None):
+    """Run jobs (largest first), yield results; progress by estimated cost after each, cancel between units.
+
+    ``submitted``: (pool, {future: job}) of units already started by :func:`_submit_early` (parallel only)."""
+    total = sum(j.cost for j in jobs) + (sum(j.cost for j in submitted[1].values()) if submitted else 0.0) or 1.0
     done_cost = 0.0
 
     def tick(job):
@@ -107,7 +128,7 @@ def _run_units(jobs: list, n_jobs: int, progress, cancel, start: float):
             progress(f"features: {job.label}", start + (1 - start) * min(done_cost / total, 1.0))
 
     jobs = sorted(jobs, key=lambda j: -j.cost)
-    if n_jobs <= 1 or len(jobs) <= 1:
+    if submitted is None and (n_jobs <= 1 or len(jobs) <= 1):
         for job in jobs:
             if cancel is not None and cancel.is_set():
                 raise CancelledError("feature extraction cancelled")
@@ -120,10 +141,13 @@ def _run_units(jobs: list, n_jobs: int, progress, cancel, start: float):
 
     from tnbc_desktop.core.features.pool import drop_pool, get_pool
 
-    pool = get_pool(min(n_jobs, len(jobs)))
-    pending = {pool.submit(run_job, j): j for j in jobs}
     finished = False
+    if submitted is None:
+        pool, pending = get_pool(min(n_jobs, len(jobs))), {}
+    else:
+        pool, pending = submitted[0], dict(submitted[1])
     try:
+        pending.update({pool.submit(run_job, j): j for j in jobs})
         while pending:
             if cancel is not None and cancel.is_set():
                 raise CancelledError("feature extraction cancelled")
@@ -175,32 +199,41 @@ def extract_features(study: DCEStudy, regions: RegionMasks, names: Sequence[str]
 
     t0 = time.perf_counter()
     fine = n_jobs > 1
+    n_ph = study.n_phases
+    kinetic_pending = bool(kin_req) and n_ph >= MIN_KINETIC_PHASES
+    submitted = None  # region units already running in the pool (parallel extraction only)
     region_problems: dict[str, str] = {}
     if region_req:
         masks = {r: regions.region(r) for r in REGIONS}
         rjobs, region_problems = region_jobs(study, masks, region_req, early_phase, settings, itype_args, fine, cancel)
-        jobs.extend(rjobs)
+        if fine and kinetic_pending and rjobs:
+            submitted = _submit_early(rjobs, n_jobs)
+        else:
+            jobs.extend(rjobs)
     if progress is not None:
         progress("features: resampled the early phase", 0.02)
     kin_phase_values: dict[int, dict] = {}
     kin_problems: dict[str, str] = {}
-    if kin_req:
-        n_ph = study.n_phases
-        if n_ph < MIN_KINETIC_PHASES:
-            for p in parsed:
-                if p.kind == "kinetic":
-                    not_computable[p.name] = f"kinetic features need at least {MIN_KINETIC_PHASES} phases ({n_ph} given)"
-        else:
-            if n_ph == 3:
-                notes.append("only 3 phases: kinetic kurtosis is degenerate (the same value for any 3 distinct "
-                             "values) and carries no information")
-            tick = None if progress is None else (
-                lambda k: progress(f"features: resampled phase {k}/{n_ph}", 0.02 + 0.08 * k / n_ph))
+    if kin_req and not kinetic_pending:
+        for p in parsed:
+            if p.kind == "kinetic":
+                not_computable[p.name] = f"kinetic features need at least {MIN_KINETIC_PHASES} phases ({n_ph} given)"
+    elif kin_req:
+        if n_ph == 3:
+            notes.append("only 3 phases: kinetic kurtosis is degenerate (the same value for any 3 distinct "
+                         "values) and carries no information")
+        tick = None if progress is None else (
+            lambda k: progress(f"features: resampled phase {k}/{n_ph}", 0.02 + 0.08 * k / n_ph))
+        try:
             kjobs, why = kinetic_jobs(study, np.asarray(regions.tumour, bool), kin_req, settings, itype_args, fine,
                                       cancel, tick)
-            jobs.extend(kjobs)
-            if why:
-                kin_problems = {t: why for t in kin_req}
+        except BaseException:
+            if submitted is not None:
+                _abandon(submitted)
+            raise
+        jobs.extend(kjobs)
+        if why:
+            kin_problems = {t: why for t in kin_req}
     timings["prepare"] = time.perf_counter() - t0
     if progress is not None:
         progress("features: prepared", 0.1)
@@ -208,7 +241,7 @@ def extract_features(study: DCEStudy, regions: RegionMasks, names: Sequence[str]
     values: dict[str, float] = {}
     timings["region_units"] = timings["kinetic_units"] = 0.0
     t0 = time.perf_counter()
-    for res in _run_units(jobs, n_jobs, progress, cancel, 0.1):
+    for res in _run_units(jobs, n_jobs, progress, cancel, 0.1, submitted):
         if res.per_phase is None:
             values.update(res.values)
             timings["region_units"] += res.seconds

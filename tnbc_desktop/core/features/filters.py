@@ -6,6 +6,10 @@ regions (or the tumour) plus ``padDistance``. Each region is then filtered on it
 box pyradiomics would resample for it, so LoG / wavelet borders and the point-wise filter scale (max|x| of the
 box) are pyradiomics' own; resampled values agree with pyradiomics' to rounding (~1e-15 relative; ITK computes
 physical points from the box origin). Arrays are [z, y, x]; SimpleITK sizes, spacings and boxes are (x, y, z).
+
+Features only look inside the ROI's bounding box, so :func:`filtered_images` can return (and for LoG and
+wavelet, compute) only that box: the same values, bit for bit, as filtering the whole box pyradiomics filters
+and cutting the result (issue #4; tests/test_features_speed_equivalence.py).
 """
 from __future__ import annotations
 
@@ -223,32 +227,124 @@ def pointwise_filter(kind: str, image: np.ndarray, ref_max_abs: float | None = N
     raise ValueError(f"unknown point-wise filter {kind!r}")
 
 
-def filtered_images(image: sitk.Image, wanted: Iterable[str], image_type_args: dict[str, dict],
-                    pointwise_ref: dict[str, float] | None = None) -> dict[str, np.ndarray]:
-    """Each wanted derived image of ``image`` (names as pyradiomics gives them), computed once.
+Box = tuple  # [z, y, x] slices of an image array
 
-    LoG and wavelet use pyradiomics' own functions; point-wise filters scale by ``pointwise_ref[name]`` when
-    given, else by the max|x| of ``image``. Returns name -> [z, y, x] array.
-    """
+
+def _recursive_gaussian(image: sitk.Image, sigma: float, direction: int, second_order: bool) -> sitk.Image:
+    """One pass of ITK's recursive Gaussian (0th or 2nd order) along ``direction`` (0 = x), scale-normalised,
+    as inside ``LaplacianRecursiveGaussianImageFilter``."""
+    rg = sitk.RecursiveGaussianImageFilter()
+    rg.SetSigma(float(sigma))
+    rg.SetDirection(direction)
+    rg.SetOrder(rg.SecondOrder if second_order else rg.ZeroOrder)
+    rg.SetNormalizeAcrossScale(True)
+    return rg.Execute(image)
+
+
+def _crop_axis(image: sitk.Image, axis: int, lo: int, hi: int) -> sitk.Image:
+    """``image`` restricted to indices lo..hi-1 along ITK axis ``axis`` (0 = x)."""
+    index, size = [0, 0, 0], list(image.GetSize())
+    index[axis], size[axis] = lo, hi - lo
+    return sitk.RegionOfInterest(image, size, index)
+
+
+def log_in_box(image: sitk.Image, sigma: float, box: Box) -> np.ndarray:
+    """pyradiomics' LoG image (``LaplacianRecursiveGaussianImageFilter``, scale-normalised) inside ``box`` only.
+
+    ITK computes, for each axis d, D2_d -> smooth along the two other axes (ascending) on the whole image, and sums
+    the three in float32 as ``float(a + b / spacing_d^2)``. Each pass filters whole lines independently, so a pass
+    is only run on the lines that later passes read: the 2nd-derivative pass on the whole image, the next only
+    where axis d is inside the box, the last only where both are. Same passes on the same lines: bit-identical
+    values (checked against the ITK filter in tests), ~30 % less work on a box with 15 mm padding.
+    Returns float32 [z, y, x] of the box."""
+    lo = [box[2].start, box[1].start, box[0].start]  # ITK order x, y, z
+    hi = [box[2].stop, box[1].stop, box[0].stop]
+    spacing = image.GetSpacing()
+    total = None
+    for d in range(3):
+        a, b = [k for k in range(3) if k != d]
+        part = _crop_axis(_recursive_gaussian(image, sigma, d, True), d, lo[d], hi[d])
+        part = _crop_axis(_recursive_gaussian(part, sigma, a, False), a, lo[a], hi[a])
+        part = _crop_axis(_recursive_gaussian(part, sigma, b, False), b, lo[b], hi[b])
+        term = sitk.GetArrayViewFromImage(part).astype(np.float64) * (1.0 / (spacing[d] * spacing[d]))
+        # ITK's cumulative image starts at 0 and adds in double precision, stored as float32 after each axis
+        total = term.astype(np.float32) if total is None else (total.astype(np.float64) + term).astype(np.float32)
+    return total
+
+
+def log_images(image: sitk.Image, sigmas: list, box: Box | None) -> dict[str, np.ndarray]:
+    """LoG images (pyradiomics names) for ``sigmas`` mm, whole image or only ``box``; sigmas pyradiomics would
+    skip (image smaller than 4 voxels, or than sigma / spacing + 1) are skipped here too."""
     from radiomics import imageoperations as iop
 
+    size = np.array(image.GetSize())
+    spacing = np.array(image.GetSpacing())
+    if box is None or np.min(size) < 4:
+        return {name: sitk.GetArrayFromImage(img) for img, name, _ in iop.getLoGImage(image, None, sigma=sigmas)}
+    out = {}
+    for sigma in sigmas:
+        if sigma > 0.0 and np.all(size >= np.ceil(sigma / spacing) + 1):
+            out["log-sigma-%s-mm-3D" % (str(sigma).replace(".", "-"))] = log_in_box(image, sigma, box)
+    return out
+
+
+def wavelet_images(image: sitk.Image, args: dict, box: Box | None) -> dict[str, np.ndarray]:
+    """pyradiomics' wavelet images (names ``wavelet-LLH``...), whole image or only ``box``.
+
+    A level-1 stationary wavelet transform is a convolution along each axis with a filter of ``dec_len`` taps
+    (periodic only at the image border), so away from the border a value depends only on its neighbours within
+    ``dec_len`` voxels. With ``box`` (level 1, start level 0, box at least ``dec_len`` voxels inside the image),
+    ``pywt.swtn`` runs on the box plus that margin (sizes made even as pyradiomics pads them): bit-identical
+    values in the box (checked in tests), ~5x less work."""
+    import pywt
+    from radiomics import imageoperations as iop
+
+    wavelet = pywt.Wavelet(args.get("wavelet", "coif1"))
+    margin = int(wavelet.dec_len)
+    arr = sitk.GetArrayViewFromImage(image)
+    sub = None
+    if box is not None and int(args.get("level", 1)) == 1 and int(args.get("start_level", 0)) == 0:
+        sub = []
+        for s, n in zip(box, arr.shape):
+            lo, hi = s.start - margin, s.stop + margin
+            hi += (hi - lo) % 2
+            sub.append(slice(lo, hi))
+        if any(s.start < 0 or s.stop > n for s, n in zip(sub, arr.shape)):
+            sub = None  # too close to the border (periodic wrap): whole image
+    if sub is None:
+        out = {name: sitk.GetArrayFromImage(img) for img, name, _ in iop.getWaveletImage(image, None, **args)}
+        return out if box is None else {k: v[box] for k, v in out.items()}
+    data = np.array(arr[tuple(sub)])
+    dec = pywt.swtn(data, wavelet, level=1, start_level=0, axes=(2, 1, 0))[0]  # pyradiomics' axes for 3D
+    inner = tuple(slice(b.start - s.start, b.stop - s.start) for b, s in zip(box, sub))
+    return {"wavelet-" + k.replace("a", "L").replace("d", "H"): np.ascontiguousarray(v[inner]) for k, v in dec.items()}
+
+
+def filtered_images(image: sitk.Image, wanted: Iterable[str], image_type_args: dict[str, dict],
+                    pointwise_ref: dict[str, float] | None = None, box: Box | None = None) -> dict[str, np.ndarray]:
+    """Each wanted derived image of ``image`` (names as pyradiomics gives them), computed once.
+
+    LoG and wavelet equal pyradiomics' own functions; point-wise filters scale by ``pointwise_ref[name]`` when
+    given, else by the max|x| of the whole ``image``. With ``box`` ([z, y, x] slices, e.g. the ROI's bounding box)
+    only the values inside the box are returned (and, for LoG and wavelet, computed): the same values as the
+    whole-image filter cut to the box. Returns name -> [z, y, x] array.
+    """
     wanted = set(wanted)
     out: dict[str, np.ndarray] = {}
     base = sitk.GetArrayFromImage(image)
+    cut = (lambda a: a) if box is None else (lambda a: np.ascontiguousarray(a[box]))
     if "original" in wanted:
-        out["original"] = base
+        out["original"] = cut(base)
     sigmas = [s for s in image_type_args.get("LoG", {}).get("sigma", [])
               if f"log-sigma-{str(s).replace('.', '-')}-mm-3D" in wanted]
     if sigmas:
-        args = dict(image_type_args["LoG"], sigma=sigmas)
-        for img, name, _ in iop.getLoGImage(image, None, **args):
-            out[name] = sitk.GetArrayFromImage(img)
+        out.update(log_images(image, sigmas, box))
     if any(w.startswith("wavelet") for w in wanted) and "Wavelet" in image_type_args:
-        for img, name, _ in iop.getWaveletImage(image, None, **image_type_args["Wavelet"]):
-            if name in wanted:
-                out[name] = sitk.GetArrayFromImage(img)
+        out.update({k: v for k, v in wavelet_images(image, image_type_args["Wavelet"], box).items() if k in wanted})
     for kind in POINTWISE_TYPES:
         if kind in wanted:
             ref = None if pointwise_ref is None else pointwise_ref.get(kind)
-            out[kind] = pointwise_filter(kind, base, ref)
+            if ref is None:  # pyradiomics' scale: max|x| of the whole image, not of the box
+                ref = float(np.max(np.abs(base.astype(np.float64))))
+            out[kind] = pointwise_filter(kind, cut(base), ref)
     return out

@@ -18,7 +18,7 @@ import numpy as np
 
 from tnbc_desktop.core.features.filters import ResampledGrid, filtered_images, grid_image
 from tnbc_desktop.core.features.kinetic import kinetic_group_features
-from tnbc_desktop.core.features.region import compute_classes, quiet_pyradiomics
+from tnbc_desktop.core.features.region import compute_classes, quiet_pyradiomics, roi_crop
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,16 @@ class JobResult:
 
 def run_region_job(job: RegionJob) -> JobResult:
     """Compute the requested features of one region (checked by the caller): each filter once on the region's
-    box; point-wise filters scale by max|x| of that box, as pyradiomics does."""
+    box, its values kept (and, for LoG / wavelet, computed) only inside the ROI's bounding box, where the
+    feature classes look; point-wise filters scale by max|x| of the region's box, as pyradiomics does."""
     quiet_pyradiomics()
     t0 = time.perf_counter()
-    filtered = filtered_images(grid_image(job.image, job.grid), set(job.requests), job.image_type_args)
+    box = roi_crop(job.roi)  # features only look inside the ROI's bounding box: filter only there
+    filtered = filtered_images(grid_image(job.image, job.grid), set(job.requests), job.image_type_args, box=box)
+    roi_box = np.ascontiguousarray(job.roi[box])
     values: dict[str, float] = {}
     for itype, classes in job.requests.items():
-        vals = compute_classes(filtered[itype], job.roi, job.grid.spacing, classes, job.settings)
+        vals = compute_classes(filtered[itype], roi_box, job.grid.spacing, classes, job.settings)
         values.update({f"{job.region}__{itype}_{k}": v for k, v in vals.items()})
     return JobResult(job.label, values, {}, time.perf_counter() - t0)
 

@@ -104,15 +104,15 @@ def kinetic_group_features(phases_on_grid: list[np.ndarray], roi: np.ndarray, gr
     """Features of every phase for some image types (``requests``: image type -> {class: names | None}).
 
     ``phases_on_grid``: transformed phases on ``grid``; ``roi``: the tumour on ``grid`` (bool [z, y, x]).
-    Each filtered image is cut to the tumour box at once (features only look inside it), which keeps memory
+    Filters are computed only inside the tumour's bounding box (features only look inside it; same values as
+    the whole-grid filter cut to the box, see :func:`filters.filtered_images`), which keeps work and memory
     small. Returns (per phase ``"<image>_<class>_<feature>" -> value``, image type -> reason it is not
     computable)."""
     box = roi_crop(roi)
     roi_box = np.ascontiguousarray(roi[box])
     filt = []
     for arr in phases_on_grid:
-        f = filtered_images(grid_image(arr, grid), list(requests), image_type_args, pointwise_max)
-        filt.append({k: np.ascontiguousarray(v[box]) for k, v in f.items()})
+        filt.append(filtered_images(grid_image(arr, grid), list(requests), image_type_args, pointwise_max, box=box))
     per_phase: list[dict] = [{} for _ in phases_on_grid]
     problems: dict[str, str] = {}
     for itype in requests:

@@ -54,8 +54,21 @@ class ParsedName:
     feature: str | None = None         # e.g. "Contrast"
 
 
+@lru_cache(maxsize=16)
+def _longest_first(image_types: tuple[str, ...]) -> tuple[tuple[str, ...], frozenset[str] | None]:
+    """Image types longest first, and the set of them when none contains "_" (else None)."""
+    plain = frozenset(image_types) if not any("_" in t for t in image_types) else None
+    return tuple(sorted(image_types, key=len, reverse=True)), plain
+
+
 def _split_body(name: str, body: str, image_types: Sequence[str]) -> tuple[str, str, str]:
-    for itype in sorted(image_types, key=len, reverse=True):
+    ordered, plain = _longest_first(tuple(image_types))
+    if plain is not None:  # no "_" in any image type: the longest matching prefix is the first "_" field
+        itype, _, rest = body.partition("_")
+        cls, _, feat = rest.partition("_")
+        if itype in plain and cls and feat:
+            return itype, cls, feat
+    for itype in ordered:
         if body.startswith(itype + "_"):
             rest = body[len(itype) + 1:]
             cls, _, feat = rest.partition("_")

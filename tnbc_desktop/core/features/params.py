@@ -173,6 +173,10 @@ def load_params(path: str | Path | None = None) -> RadiomicsParams:
         raw = p.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read the radiomics parameter file ({exc.strerror or exc})", p) from None
+    sha = hashlib.sha256(raw).hexdigest()
+    cached = _LOADED.get((str(p), sha))
+    if cached is not None:  # same path, same bytes: the same (immutable) result, without re-validating
+        return cached
     try:
         text = raw.decode("utf-8")
         data = yaml.safe_load(text)
@@ -184,5 +188,12 @@ def load_params(path: str | Path | None = None) -> RadiomicsParams:
     _validate_allow_list(data, str(p))
     itypes = {k: dict(v or {}) for k, v in data["imageType"].items()}
     ordered = {k: itypes[k] for k in SUPPORTED_IMAGE_TYPES if k in itypes}
-    return RadiomicsParams(image_types=_freeze(ordered), settings=_freeze(dict(data.get("setting") or {})),
-                           sha256=hashlib.sha256(raw).hexdigest(), source=str(p), text=text)
+    params = RadiomicsParams(image_types=_freeze(ordered), settings=_freeze(dict(data.get("setting") or {})),
+                             sha256=sha, source=str(p), text=text)
+    _LOADED[(str(p), sha)] = params
+    return params
+
+
+#: validated files by (path, SHA-256 of the bytes). Every extraction loads the file; pykwalify's schema check
+#: alone took ~20 ms, a tenth of a lazy extraction's Python overhead. Files are still read and hashed each time.
+_LOADED: dict[tuple[str, str], RadiomicsParams] = {}
