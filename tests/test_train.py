@@ -183,3 +183,39 @@ def test_shipped_demo_bundle_loads_and_says_demo():
     assert bundle.card["notice"] == DEMO_NOTICE_TEXT
     assert DEMO_NOTICE_TEXT in (models_dir() / "demo_bundle.md").read_text()
     assert bundle.card["training_cohort"]["n"] >= 200  # >= 300 patients, 7:3 split
+
+
+@pytest.mark.slow
+def test_synthetic_demo_compares_with_both_oracles(cohort, trained, tmp_path):
+    """train_synthetic_demo on a cached small cohort: the comparison's oracles are recomputed here from the
+    generator's truth table (full oracle = true probabilities, imaging oracle = -imaging phenotype) with a
+    brute-force pair count, and the model card / bundle carry the demo notice and the candidate set."""
+    import csv
+
+    from tnbc_desktop.core.training.demo import DEMO_NOTICE_TEXT, train_synthetic_demo
+
+    root, _, _, _ = trained
+    cache = tmp_path / "cache"
+    shutil.copytree(root / "cohort", cache / "cohort")
+    shutil.copytree(root / "work", cache / "work")  # the extraction cache: reused, not recomputed
+    res = train_synthetic_demo(tmp_path / "demo.json", n=30, seed=11, cache_dir=cache, names=list(_names()),
+                               icc_subset=6)
+
+    def brute_auc(y, s):
+        pos, neg = s[y == 1], s[y == 0]
+        return np.mean([(x > z) + 0.5 * (x == z) for x in pos for z in neg])
+
+    with open(cache / "cohort" / "cohort_truth.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == "validation"]
+    y = np.array([int(r["pcr"]) for r in rows])
+    c = res.comparison
+    assert c.n_validation == len(rows) == 9
+    assert c.oracle_auc == pytest.approx(brute_auc(y, np.array([float(r["true_pcr_probability"]) for r in rows])))
+    assert c.imaging_oracle_auc == pytest.approx(brute_auc(y, -np.array([float(r["imaging_phenotype"]) for r in rows])))
+    assert c.model3_auc == res.training.bundle["models"]["model3"]["performance"]["validation"]["auc"]
+    bundle = load_bundle(tmp_path / "demo.json")
+    assert bundle.is_demo and bundle.card["notice"] == DEMO_NOTICE_TEXT
+    assert "make_cohort(n=30, seed=11)" in bundle.card["training_cohort"]["source"]
+    assert bundle.extraction["n_candidate_features"] == len(_names())
+    card = res.card_path.read_text()
+    assert DEMO_NOTICE_TEXT in card and "imaging oracle AUC" in card
