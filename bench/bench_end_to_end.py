@@ -13,8 +13,8 @@ Paths:
              shared with the app (not timed in the peer), so the peer figure is a lower bound.
 
 Usage: python bench/bench_end_to_end.py [--skip-demo] [--skip-realistic] [--jobs N] [--peer-units N] [--no-peer]
-                                        [--trees DIR ... [--repeat N]]
-The bundle is models/demo_bundle.json when present, else a stand-in with the demo bundle's shape (5 habitat,
+                                        [--trees DIR ... [--repeat N]] [--standin-bundle]
+The bundle is models/demo_bundle.json when present (or with --standin-bundle), else a stand-in with the demo bundle's shape (5 habitat,
 2 ring, 18 kinetic features chosen at random with a fixed seed, plus Ki-67/LVI/VAF models).
 
 Before/after in one run (issue #7): ``--trees DIR ...`` also runs the app path of other source trees (e.g. the
@@ -79,9 +79,11 @@ def standin_bundle(path: Path) -> Path:
     return save_bundle(doc, path)
 
 
-def bundle_path(tmp: Path) -> Path:
+def bundle_path(tmp: Path, standin: bool = False) -> Path:
     from tnbc_desktop.paths import models_dir
 
+    if standin:
+        return standin_bundle(tmp / "standin_bundle.json")
     shipped = models_dir() / "demo_bundle.json"
     return shipped if shipped.exists() else standin_bundle(tmp / "standin_bundle.json")
 
@@ -234,6 +236,9 @@ def main() -> int:
     ap.add_argument("--peer-units", type=int, default=None, help="limit the peer to the first N extraction units")
     ap.add_argument("--trees", nargs="+", default=[], help="other source trees to time on the same files")
     ap.add_argument("--repeat", type=int, default=3, help="fresh-process runs per tree with --trees")
+    ap.add_argument("--standin-bundle", action="store_true",
+                    help="use the stand-in bundle (25 features drawn from all 15 image types) instead of the demo "
+                         "bundle (12 features of the 'original' image): what a site bundle may ask for")
     args = ap.parse_args()
     from tnbc_desktop.core.bundle import load_bundle
 
@@ -241,7 +246,7 @@ def main() -> int:
              + ([] if args.skip_realistic else [("realistic", (96, 512, 512))]))
     with tempfile.TemporaryDirectory(prefix="tnbc_bench_") as tmpdir:
         tmp = Path(tmpdir)
-        bpath = bundle_path(tmp)
+        bpath = bundle_path(tmp, args.standin_bundle)
         bundle = load_bundle(bpath)
         print(f"bundle: {bpath.name} ({len(bundle.required_features())} imaging features); machine shared, "
               "timings are noisy")
