@@ -171,6 +171,31 @@ def test_cli_train_bad_manifest_exit_code(tmp_path, capsys):
     assert "manifest" in capsys.readouterr().err
 
 
+def test_cli_train_only_reads_the_feature_list(tmp_path, capsys, monkeypatch):
+    """``train --only FILE``: the names reach the training options; an empty list is refused naming the file
+    (it used to crash with an ImportError before reading the file)."""
+    import tnbc_desktop.core.training.train_cohort as tc
+    from tnbc_desktop.cli import main
+
+    seen = {}
+
+    def fake_train(manifest, options, progress=None):
+        seen["names"] = options.names
+        raise InputError("stop here", manifest)
+
+    monkeypatch.setattr(tc, "train_from_manifest", fake_train)
+    manifest = _write_manifest(tmp_path / "m.csv", [{"patient_id": "A", "study": "s", "mask": "m", "pcr": 1}])
+    names = tmp_path / "names.txt"
+    names.write_text("# model\nH1__original_firstorder_Mean\n\nMSI_H1H2\n")
+    assert main(["train", str(manifest), "--out", str(tmp_path / "o.json"), "--only", str(names)]) == 2
+    assert seen["names"] == ("H1__original_firstorder_Mean", "MSI_H1H2")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n")
+    assert main(["train", str(manifest), "--out", str(tmp_path / "o.json"), "--only", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert "feature list is empty" in err and "empty.txt" in err
+
+
 def test_shipped_demo_bundle_loads_and_says_demo():
     from tnbc_desktop.core.training.demo import DEMO_NOTICE_TEXT
     from tnbc_desktop.paths import models_dir

@@ -43,7 +43,7 @@ def _say(msg: str) -> None:
 def _names(path: str | None):
     if not path:
         return None
-    from tnbc_desktop.cli.cohort import _names as read_names
+    from tnbc_desktop.cli.cohort import read_names
 
     return tuple(read_names(path))
 
