@@ -13,7 +13,8 @@ import pydicom
 import pytest
 
 from tests.helpers import shared_data
-from tnbc_desktop.core.io.dicom_read import parse_dicom_time, read_headers_file, read_slice_pixels
+from tnbc_desktop.core.io.dicom_pixels import read_slice_pixels
+from tnbc_desktop.core.io.dicom_read import parse_dicom_time, read_headers_file
 from tnbc_desktop.core.io.dicom_write import quantisation, write_dicom_study
 from tnbc_desktop.core.io.study_loader import load_study
 from tnbc_desktop.core.study import DCEStudy, Geometry, PatientIdentity, PhaseInfo

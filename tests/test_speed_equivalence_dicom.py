@@ -20,7 +20,8 @@ from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 
 from tests.helpers import SHARED_DATA
-from tnbc_desktop.core.io.dicom_read import read_headers_file, read_slice_pixels
+from tnbc_desktop.core.io.dicom_pixels import read_slice_pixels
+from tnbc_desktop.core.io.dicom_read import read_headers_file
 from tnbc_desktop.errors import DicomError
 
 

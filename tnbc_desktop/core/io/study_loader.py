@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tnbc_desktop.core.io.dicom_read import list_candidate_files, read_slice_pixels, scan_headers
+from tnbc_desktop.core.io.dicom_pixels import read_slice_pixels
+from tnbc_desktop.core.io.dicom_read import list_candidate_files, scan_headers
 from tnbc_desktop.core.io.dicom_sort import MIN_PHASES, sort_phases
 from tnbc_desktop.core.io.volumes import is_volume_path, read_sidecar_times, read_volume
 from tnbc_desktop.core.study import DCEStudy, PatientIdentity, PhaseInfo
