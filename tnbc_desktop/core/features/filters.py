@@ -127,10 +127,10 @@ def resample_image(image: sitk.Image, grid: ResampledGrid, interpolator: str = "
         lo = list(grid.lower)
         up = [int(s - l - n) for s, l, n in zip(image.GetSize(), grid.lower, grid.size)]
         return sitk.Crop(image, lo, up)
-    return _resampler(grid, image.GetPixelID(), interpolator).Execute(crop_to_grid(image, grid))
+    return grid_resampler(grid, image.GetPixelID(), interpolator).Execute(crop_to_grid(image, grid))
 
 
-def _resampler(grid: ResampledGrid, pixel_id: int, interpolator) -> sitk.ResampleImageFilter:
+def grid_resampler(grid: ResampledGrid, pixel_id: int, interpolator) -> sitk.ResampleImageFilter:
     """A ResampleImageFilter onto ``grid`` (interpolator: a sitk constant or its name)."""
     rif = sitk.ResampleImageFilter()
     rif.SetOutputSpacing(grid.spacing)
@@ -146,10 +146,10 @@ def _resampler(grid: ResampledGrid, pixel_id: int, interpolator) -> sitk.Resampl
 # recursive filter whose influence decays as |z1|^n with z1 = sqrt(3) - 2 (|z1| = 0.268): 0.268^24 < 1e-13,
 # so values equal resampling the whole volume to rounding, while a 96x512x512 study is no longer
 # prefiltered in full for a ~40 mm box (12 s -> well under 1 s in bench/bench_end_to_end.py).
-_BSPLINE_MARGIN_VOXELS = 24
+BSPLINE_MARGIN_VOXELS = 24
 
 
-def crop_to_grid(image: sitk.Image, grid: ResampledGrid, margin: int = _BSPLINE_MARGIN_VOXELS) -> sitk.Image:
+def crop_to_grid(image: sitk.Image, grid: ResampledGrid, margin: int = BSPLINE_MARGIN_VOXELS) -> sitk.Image:
     """The part of ``image`` that the resampling onto ``grid`` reads, plus ``margin`` voxels (same physical space)."""
     size_out = np.asarray(grid.size, dtype=float) - 1
     corners_idx = np.array([[i, j, k] for i in (0, size_out[0]) for j in (0, size_out[1]) for k in (0, size_out[2])])
@@ -174,7 +174,7 @@ def grid_image(array_zyx: np.ndarray, grid: ResampledGrid) -> sitk.Image:
 
 
 def crop_array_for_grid(array_zyx: np.ndarray, geometry: Geometry, grid: ResampledGrid,
-                        margin: int = _BSPLINE_MARGIN_VOXELS) -> tuple[np.ndarray, Geometry]:
+                        margin: int = BSPLINE_MARGIN_VOXELS) -> tuple[np.ndarray, Geometry]:
     """The sub-array of a study-grid array [z, y, x] that resampling onto ``grid`` reads (+ ``margin`` voxels),
     with its own geometry (same physical space). Cheap numpy view; avoids converting a whole 96x512x512 phase.
     Only for resampling grids (``grid.crop_only`` grids index the full study grid)."""
@@ -202,7 +202,7 @@ def resample_mask(mask_zyx: np.ndarray, geometry: Geometry, grid: ResampledGrid)
         # Not cropped: a cropped copy's origin differs in the last bits, which can flip nearest-neighbour ties
         # (1 mm grid points fall exactly half-way between 0.7 mm voxels) and change masks versus pyradiomics.
         img = to_sitk(mask_zyx.astype(np.uint32), geometry)
-        out = _resampler(grid, img.GetPixelID(), sitk.sitkNearestNeighbor).Execute(img)
+        out = grid_resampler(grid, img.GetPixelID(), sitk.sitkNearestNeighbor).Execute(img)
     return sitk.GetArrayFromImage(out) > 0
 
 

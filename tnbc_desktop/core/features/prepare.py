@@ -28,7 +28,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from tnbc_desktop.core.features.filters import (  # the crop margin must be crop_to_grid's own
-    _BSPLINE_MARGIN_VOXELS, ResampledGrid, make_grid, resample_image, resampled_box, to_sitk,
+    BSPLINE_MARGIN_VOXELS, ResampledGrid, grid_resampler, make_grid, resample_image, resampled_box, to_sitk,
 )
 from tnbc_desktop.core.features.jobs import KineticJob, RegionJob
 from tnbc_desktop.core.features.kinetic import affine_reference, kinetic_reference, phase_on_grid
@@ -116,22 +116,9 @@ class PackedMasks:
         else:
             if self._image is None:
                 self._image = to_sitk(self.array, self.geometry)
-            rif = _grid_resampler(grid, self._image.GetPixelID(), sitk.sitkNearestNeighbor)
+            rif = grid_resampler(grid, self._image.GetPixelID(), sitk.sitkNearestNeighbor)
             out = sitk.GetArrayFromImage(rif.Execute(self._image))
         return {name: (out & bit) > 0 for name, bit in self.bits.items()}
-
-
-def _grid_resampler(grid: ResampledGrid, pixel_id: int, interpolator) -> sitk.ResampleImageFilter:
-    """A ResampleImageFilter onto ``grid``, set up exactly as ``filters.resample_image`` / ``resample_mask`` do
-    (kept here so this module never depends on a private helper of filters.py)."""
-    rif = sitk.ResampleImageFilter()
-    rif.SetOutputSpacing(grid.spacing)
-    rif.SetOutputDirection(grid.direction)
-    rif.SetSize([int(s) for s in grid.size])
-    rif.SetOutputOrigin(grid.origin)
-    rif.SetOutputPixelType(pixel_id)
-    rif.SetInterpolator(getattr(sitk, interpolator) if isinstance(interpolator, str) else interpolator)
-    return rif
 
 
 def _whole_image_stats(array_zyx: np.ndarray, geometry: Geometry) -> tuple[float, float]:
@@ -155,8 +142,8 @@ def _read_box(geometry: Geometry, grid: ResampledGrid) -> tuple[np.ndarray, np.n
     ref = to_sitk(np.zeros((1, 1, 1), np.float32), geometry)
     cidx = np.array([ref.TransformPhysicalPointToContinuousIndex(tuple(map(float, c))) for c in corners])
     size_in = np.asarray(geometry.shape[::-1])
-    lower = np.clip(np.floor(cidx.min(axis=0)).astype(int) - _BSPLINE_MARGIN_VOXELS, 0, size_in - 1)
-    upper = np.clip(np.ceil(cidx.max(axis=0)).astype(int) + _BSPLINE_MARGIN_VOXELS, 0, size_in - 1)
+    lower = np.clip(np.floor(cidx.min(axis=0)).astype(int) - BSPLINE_MARGIN_VOXELS, 0, size_in - 1)
+    upper = np.clip(np.ceil(cidx.max(axis=0)).astype(int) + BSPLINE_MARGIN_VOXELS, 0, size_in - 1)
     return lower, upper
 
 
@@ -201,7 +188,7 @@ def normalised_on_grid(study: DCEStudy, phase: int, grid: ResampledGrid, setting
                       geometry)
         ref = to_sitk(np.zeros((1, 1, 1), np.float32), geometry)
         img.SetOrigin(ref.TransformIndexToPhysicalPoint([int(v) for v in lower]))  # as RegionOfInterest does
-    return sitk.GetArrayFromImage(_grid_resampler(grid, img.GetPixelID(), interp).Execute(img))
+    return sitk.GetArrayFromImage(grid_resampler(grid, img.GetPixelID(), interp).Execute(img))
 
 
 # numpy's float32 -> float64 sum is buffered: blocks of this many elements, each summed pairwise, then added
