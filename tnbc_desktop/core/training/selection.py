@@ -150,6 +150,9 @@ def lasso_cv(x: pd.DataFrame, y: np.ndarray, seed: int = 0, n_folds: int = 10, r
 
     ``rule="min"``: lowest mean deviance (lambda_min); ``"1se"``: the strongest penalty whose deviance is within
     one standard error of the minimum (lambda_1se). Returns the features with non-zero coefficients at that C.
+    liblinear shuffles coordinates with ``random_state``; left unset it draws from numpy's global generator, so
+    coefficients moved by ~1e-4 between processes and, with thousands of candidates, the |coefficient| order
+    (and the paper-size caps) changed: ``seed`` fixes it.
     """
     y = np.asarray(y).astype(int)
     xv = x.to_numpy(float)
@@ -163,7 +166,7 @@ def lasso_cv(x: pd.DataFrame, y: np.ndarray, seed: int = 0, n_folds: int = 10, r
         warnings.simplefilter("ignore", ConvergenceWarning)
         for f, (tr, te) in enumerate(skf.split(xv, y)):
             for c_i, C in enumerate(Cs):
-                m = _logreg("l1", C=C, solver="liblinear", max_iter=1000).fit(xv[tr], y[tr])
+                m = _logreg("l1", C=C, solver="liblinear", max_iter=1000, random_state=seed).fit(xv[tr], y[tr])
                 p = np.clip(m.predict_proba(xv[te])[:, 1], 1e-12, 1 - 1e-12)
                 dev[f, c_i] = -2.0 * np.mean(y[te] * np.log(p) + (1 - y[te]) * np.log(1 - p))
         mean, se = dev.mean(axis=0), dev.std(axis=0, ddof=1) / np.sqrt(folds)
@@ -173,7 +176,7 @@ def lasso_cv(x: pd.DataFrame, y: np.ndarray, seed: int = 0, n_folds: int = 10, r
             best = int(ok.min())  # smallest C = largest lambda
         elif rule != "min":
             raise ValueError("rule must be 'min' or '1se'")
-        final = _logreg("l1", C=Cs[best], solver="liblinear", max_iter=1000).fit(xv, y)
+        final = _logreg("l1", C=Cs[best], solver="liblinear", max_iter=1000, random_state=seed).fit(xv, y)
     coefs = dict(zip(x.columns, final.coef_[0].tolist()))
     selected = tuple(c for c in x.columns if abs(coefs[c]) > 1e-10)
     return LassoResult(selected, coefs, float(Cs[best]), rule, tuple(Cs.tolist()), tuple(mean.tolist()),
