@@ -240,7 +240,10 @@ def test_synthetic_demo_compares_with_both_oracles(cohort, trained, tmp_path):
     assert c.model3_auc == res.training.bundle["models"]["model3"]["performance"]["validation"]["auc"]
     bundle = load_bundle(tmp_path / "demo.json")
     assert bundle.is_demo and bundle.card["notice"] == DEMO_NOTICE_TEXT
-    assert "make_cohort(n=30, seed=11)" in bundle.card["training_cohort"]["source"]
+    source = bundle.card["training_cohort"]["source"]
+    assert "make_cohort(n=30, seed=11)" in source
+    assert f"candidates: {len(_names())} features given by the caller" in source  # not the default's wording
+    assert "image types original" not in source
     assert bundle.extraction["n_candidate_features"] == len(_names())
     card = res.card_path.read_text()
     assert DEMO_NOTICE_TEXT in card and "imaging oracle AUC" in card

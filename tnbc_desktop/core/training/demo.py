@@ -121,18 +121,24 @@ def train_synthetic_demo(out: str | Path, *, n: int = DEMO_N, seed: int = DEMO_S
         make_cohort(n, seed, cache / "cohort", n_jobs=max(1, workers),
                     progress=lambda d, t: say(f"  cohort {d}/{t}") if d % 50 == 0 or d == t else None, **kw)
     cohort_s = time.perf_counter() - t0
-    names = demo_feature_names() if names is None else names
+    if names is None:  # the shipped demo's candidates (these strings are part of the shipped bundle)
+        names = demo_feature_names()
+        candidates = f"candidate image types {', '.join(DEMO_IMAGE_TYPES)}"
+        restriction = ("Candidate features restricted to the image types "
+                       f"{', '.join(DEMO_IMAGE_TYPES)} to keep the rebuild affordable; a site bundle uses all.")
+    else:  # the caller's list (train --synthetic-demo --only FILE): say what it was, not the default
+        candidates = f"candidates: {len(names)} features given by the caller"
+        restriction = f"Candidate features: the {len(names)} names given by the caller."
     options = TrainOptions(
         out=out, work_dir=cache / "work", workers=workers, name="tnbc-desktop demo (synthetic cohort)",
         version=__version__.split("+")[0], icc_subset=icc_subset, seed=0, names=tuple(names), is_demo=True,
         source=f"synthetic cohort: tnbc_desktop.core.synthetic.make_cohort(n={n}, seed={seed}), 7:3 split "
-               f"stratified by pCR; candidate image types {', '.join(DEMO_IMAGE_TYPES)}",
+               f"stratified by pCR; {candidates}",
         created=DEMO_CREATED, notice=DEMO_NOTICE_TEXT,
         limitations=(DEMO_NOTICE_TEXT,
                      "Synthetic patients follow a simple generative model (SPEC section 14); performance figures "
                      "say nothing about real patients.",
-                     "Candidate features restricted to the image types "
-                     f"{', '.join(DEMO_IMAGE_TYPES)} to keep the rebuild affordable; a site bundle uses all."))
+                     restriction))
     result = train_from_manifest(manifest, options, progress=say)
     comparison = oracle_comparison(cache / "cohort" / "cohort_truth.csv", result)
     from tnbc_desktop.core.training.card import write_model_card
