@@ -18,6 +18,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from tnbc_desktop.core.features.names import class_features
+from tnbc_desktop.core.regions import bounding_box
 
 #: a region with fewer voxels on the resampled grid is not analysed (3D texture needs a volume)
 MIN_REGION_VOXELS = 8
@@ -309,14 +310,11 @@ def region_problem(mask_zyx: np.ndarray, what: str) -> str | None:
 
 
 def roi_crop(mask_zyx: np.ndarray) -> tuple[slice, slice, slice]:
-    """[z, y, x] slices of the bounding box of a non-empty 3D mask (from axis projections: no index arrays)."""
-    box = []
-    for axis in range(3):
-        hit = np.flatnonzero(np.any(mask_zyx, axis=tuple(a for a in range(3) if a != axis)))
-        if hit.size == 0:
-            raise ValueError("the mask is empty")
-        box.append(slice(int(hit[0]), int(hit[-1]) + 1))
-    return tuple(box)  # type: ignore[return-value]
+    """[z, y, x] slices of the bounding box of a non-empty 3D mask (:func:`core.regions.bounding_box`)."""
+    box = bounding_box(mask_zyx)
+    if box is None:
+        raise ValueError("the mask is empty")
+    return box  # type: ignore[return-value]
 
 
 def _as_image(array: np.ndarray, spacing_xyz: tuple[float, float, float]) -> sitk.Image:
