@@ -191,73 +191,6 @@ def normalised_on_grid(study: DCEStudy, phase: int, grid: ResampledGrid, setting
     return sitk.GetArrayFromImage(grid_resampler(grid, img.GetPixelID(), interp).Execute(img))
 
 
-# numpy's float32 -> float64 sum is buffered: blocks of this many elements, each summed pairwise, then added
-# in order; a float64 sum without a cast is one pairwise sum over the whole array (checked at first use).
-_NUMPY_BUFFER = 8192
-_TREE_LEAF = 1 << 20
-_STATS_MATCH_NUMPY: bool | None = None
-
-
-def _pairwise_tree(fn, start: int, n: int):
-    """Sum of ``fn(start, n)`` over [start, start + n) split exactly as numpy's pairwise summation splits
-    (halves rounded down to a multiple of 8) down to leaves of at most ``_TREE_LEAF`` elements, where
-    ``fn`` sums with numpy itself (so each leaf is numpy's own sub-tree)."""
-    if n <= _TREE_LEAF:
-        return fn(start, n)
-    half = n // 2
-    half -= half % 8
-    return _pairwise_tree(fn, start, half) + _pairwise_tree(fn, start + half, n - half)
-
-
-def _mean_std_blockwise(values: np.ndarray) -> tuple[float, float]:
-    """``np.mean(values, dtype=float64)`` and ``np.std(values, dtype=float64)`` (ddof 0), the same floats, without
-    their whole-array float64 temporary (200 MB for a 96x512x512 phase): the same additions in the same order,
-    done over blocks. ``values``: float32 array, any shape."""
-    flat = np.ascontiguousarray(values).reshape(-1)
-    n = flat.size
-    total = np.float64(0.0)
-    step = _NUMPY_BUFFER * 128
-    for s in range(0, n, step):
-        chunk = flat[s:s + step].astype(np.float64)
-        whole = chunk.size // _NUMPY_BUFFER * _NUMPY_BUFFER
-        if whole:
-            for v in np.add.reduce(chunk[:whole].reshape(-1, _NUMPY_BUFFER), axis=1):
-                total += v
-        if whole < chunk.size:
-            total += np.add.reduce(chunk[whole:])
-    mean = total / n
-
-    def squares(start: int, k: int):
-        d = flat[start:start + k] - mean
-        d *= d
-        return np.add.reduce(d)
-
-    return float(mean), float(np.sqrt(_pairwise_tree(squares, 0, n) / n))
-
-
-def _blockwise_matches_numpy() -> bool:
-    """Whether this numpy sums as :func:`_mean_std_blockwise` assumes (one probe of 2 M values, ~20 ms, once)."""
-    global _STATS_MATCH_NUMPY
-    if _STATS_MATCH_NUMPY is None:
-        n = 2 * _TREE_LEAF + 3 * _NUMPY_BUFFER + 5  # two tree leaves, partial blocks at both levels
-        probe = ((np.arange(n, dtype=np.int64) * 2654435761) % 100003).astype(np.float32) * np.float32(0.37)
-        _STATS_MATCH_NUMPY = _mean_std_blockwise(probe) == (float(np.mean(probe, dtype=np.float64)),
-                                                            float(np.std(probe, dtype=np.float64)))
-    return _STATS_MATCH_NUMPY
-
-
-def pre_contrast_reference(pre_raw: np.ndarray) -> tuple[float, float]:
-    """``kinetic.affine_reference(pre_raw)`` (mu0, sd0 of the whole pre-contrast image, sd ddof 0, 1 if flat or
-    not finite), the same floats, without a study-sized float64 temporary; falls back to it when this numpy
-    does not sum as assumed."""
-    if pre_raw.dtype != np.float32 or pre_raw.size < 2 * _NUMPY_BUFFER or not _blockwise_matches_numpy():
-        return affine_reference(pre_raw)
-    mu0, sd0 = _mean_std_blockwise(pre_raw)
-    if not np.isfinite(sd0) or sd0 <= 0:
-        sd0 = 1.0
-    return mu0, sd0
-
-
 def region_jobs(study: DCEStudy, masks: dict, region_req: dict, early_phase: int, settings: dict,
                 itype_args: dict, fine: bool, cancel=None) -> tuple[list, dict]:
     """Region units and region -> reason for regions that cannot be analysed. ``masks``: region -> bool
@@ -350,7 +283,7 @@ def kinetic_jobs(study: DCEStudy, tumour: np.ndarray, kin_req: dict, settings: d
         return [], why
     interp = settings.get("interpolator", "sitkBSpline")
     scale = float(settings.get("normalizeScale", 1))
-    mu0, sd0 = pre_contrast_reference(study.data[0])
+    mu0, sd0 = affine_reference(study.data[0])
     phases = _phases_on_grid(study, kgrid, mu0, sd0, scale, interp, cancel, progress)
     ref = kinetic_reference(mu0, sd0, scale, phases[0])
     n_roi = int(roi.sum())
