@@ -186,12 +186,9 @@ def compute_kinetic_maps(study: DCEStudy, mask: np.ndarray,
     shape = tuple(study.data.shape[1:])
     if mask_arr.shape != shape:
         raise MaskError(f"mask shape {mask_arr.shape} does not match the study grid {shape}")
-    box = bounding_box(mask_arr) if mask_arr.ndim == 3 else None
+    box = bounding_box(mask_arr)  # 3D: the shape check above ties the mask to the study grid
     if box is None:
-        if np.any(mask_arr):  # not 3D: the study grid check above makes this unreachable for real studies
-            box = tuple(slice(0, n) for n in shape)
-        else:
-            raise MaskError("tumour mask is empty; kinetic maps need at least one voxel")
+        raise MaskError("tumour mask is empty; kinetic maps need at least one voxel")
     early, late = select_early_late(study.phase_times_s, settings)
     inside = mask_arr[box]
     n_mask = int(np.count_nonzero(inside))
