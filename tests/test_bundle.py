@@ -1,7 +1,6 @@
 """Model bundle: schema, SHA-256 identity, refusal of tampered / non-JSON / unknown-feature / oversized files."""
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import pickle
@@ -26,7 +25,8 @@ def _model(features, coefs, intercept=-0.2, cutoff=0.4, means=None, sds=None):
             "performance": {"training": {"n": 100, "auc": 0.8, "auc_ci": [0.7, 0.9]}, "validation": None},
             "survival": None}
     if means:
-        out["input_range"] = {"min": [m - 3 * s for m, s in zip(means, sds)], "max": [m + 3 * s for m, s in zip(means, sds)]}
+        out["input_range"] = {"min": [m - 3 * s for m, s in zip(means, sds)],
+                              "max": [m + 3 * s for m, s in zip(means, sds)]}
     return out
 
 

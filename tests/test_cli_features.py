@@ -109,8 +109,8 @@ def test_bundle_habitat_model_is_used(patient_files, tmp_path):
     model = bundle_doc["habitat_model"]
     study = load_study(files.study)
     mask = load_mask(files.mask, study.geometry)
-    maps = compute_kinetic_maps(study, mask.array,
-                                kinetic_settings_for(model, KineticSettings(**bundle_doc["extraction"]["kinetic_settings"])))
+    settings = kinetic_settings_for(model, KineticSettings(**bundle_doc["extraction"]["kinetic_settings"]))
+    maps = compute_kinetic_maps(study, mask.array, settings)
     labels = assign_habitats(maps, model, diagnostics=False).labels
     ring = peritumoral_ring(mask.array, study.spacing_mm, 5.0)
     fs = extract_features(study, RegionMasks(mask.array, labels, ring), ["H1__original_firstorder_Mean",

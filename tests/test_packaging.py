@@ -6,7 +6,6 @@ extra) and skips with the reason elsewhere. Build time and size are printed for 
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 import time

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 
-from tnbc_desktop import RESEARCH_USE_NOTICE, __version__
+from tnbc_desktop import RESEARCH_USE_NOTICE
 from tnbc_desktop.errors import TnbcError
 
 COMMAND_MODULES = (

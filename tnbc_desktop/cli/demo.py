@@ -40,7 +40,8 @@ def ensure_demo_patient(out_dir: Path, seed: int = DEMO_SEED):
         except (OSError, ValueError):
             info = {}
         files = {k: Path(v) for k, v in (info.get("files") or {}).items()}
-        if info.get("seed") == seed and info.get("version") == _PATIENT_VERSION and files and all(p.exists() for p in files.values()):
+        current = info.get("seed") == seed and info.get("version") == _PATIENT_VERSION
+        if current and files and all(p.exists() for p in files.values()):
             return PatientFiles(**files), True
         shutil.rmtree(root, ignore_errors=True)  # our own earlier demo patient (marker present): replace it
     patient = make_demo_patient(seed)

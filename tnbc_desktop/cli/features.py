@@ -2,7 +2,8 @@
 --out FILE.csv|.json``.
 
 Steps: load the study and the tumour mask, kinetic maps (with the bundle habitat model's slope mode and SER clip
-and its extraction's kinetic settings when ``--bundle`` is given), habitats (the bundle's population model, else per-patient k-means), the
+and its extraction's kinetic settings when ``--bundle`` is given), habitats (the bundle's population model, else
+per-patient k-means), the
 peritumoral ring (width from the bundle's extraction settings, else 5 mm), then the radiomics features: all
 11,238 names, or only those listed in ``--only`` (one name per line; blank lines and ``#`` comments ignored).
 Output, written atomically: CSV ``name,value`` (not computable names get an empty value) or JSON

@@ -27,7 +27,8 @@ MODEL_NAMES = ("model1", "model2", "model3", "prm", "gprm")
 CLINICAL_INPUTS = ("radscore_model3", "ki67_high", "lvi", "vaf_sum")
 DEMO_NOTICE = "Trained on synthetic data, for demonstration only, not for clinical use."
 
-_IMAGE_TYPE = r"(?:original|wavelet-[LH]{2,3}|log-sigma-\d+-\d+-mm-[23]D|square|squareroot|logarithm|exponential|gradient|lbp-[23]D(?:-[a-z0-9]+)?)"
+_IMAGE_TYPE = (r"(?:original|wavelet-[LH]{2,3}|log-sigma-\d+-\d+-mm-[23]D|square|squareroot|logarithm|exponential"
+               r"|gradient|lbp-[23]D(?:-[a-z0-9]+)?)")
 _CLASS = r"(?:shape|shape2D|firstorder|glcm|glrlm|glszm|gldm|ngtdm)"
 _FEATURE_PATTERNS = (
     re.compile(rf"^(?:H[123]|ring)__{_IMAGE_TYPE}_{_CLASS}_[A-Za-z0-9]+$"),
@@ -63,7 +64,8 @@ def is_known_feature_name(name: str) -> bool:
 
 def canonical_json(content: dict) -> bytes:
     """Canonical UTF-8 JSON of ``content`` (sorted keys, compact, NaN forbidden)."""
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
 
 
 def content_sha256(document: dict) -> str:
@@ -279,7 +281,8 @@ def assemble_bundle(*, name: str, version: str, models: dict, habitat_model: dic
     doc = {
         "schema_version": SCHEMA_VERSION, "name": name, "version": version, "is_demo": is_demo,
         "intended_use": intended_use or ("Adults with triple-negative breast cancer before neoadjuvant chemotherapy, "
-                                         "pre-treatment DCE-MRI; research decision support, not a standalone decision."),
+                                         "pre-treatment DCE-MRI; research decision support, "
+                                         "not a standalone decision."),
         "card": {"training_cohort": training_cohort, "outcome": outcome, "notice": notice,
                  "limitations": limitations or []},
         "extraction": extraction, "habitat_model": habitat_model, "models": models,

@@ -111,8 +111,8 @@ def read_manifest(path: str | Path, require: tuple[str, ...] = (), check_files: 
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in ("patient_id", "study", *require) if c not in header]
     if missing:
-        raise InputError(f"manifest lacks required column(s): {', '.join(missing)} (has: {', '.join(header) or 'none'})",
-                         path)
+        raise InputError(f"manifest lacks required column(s): {', '.join(missing)} "
+                         f"(has: {', '.join(header) or 'none'})", path)
     base = path.resolve().parent
     problems: list[str] = []
     rows: list[ManifestRow] = []
@@ -148,7 +148,8 @@ def read_manifest(path: str | Path, require: tuple[str, ...] = (), check_files: 
         dfs = _number(rec.get("dfs_months", ""), "dfs_months", problems, i)
         rows.append(ManifestRow(
             row_number=i, patient_id=pid, study=study or base, mask=as_path(rec.get("mask", ""), "mask", i),
-            mask2=as_path(rec.get("mask2", ""), "mask2", i), phase_times_s=_times(rec.get("phase_times_s", ""), problems, i),
+            mask2=as_path(rec.get("mask2", ""), "mask2", i),
+            phase_times_s=_times(rec.get("phase_times_s", ""), problems, i),
             ki67_percent=rec.get("ki67_percent", "").strip() or None, lvi=rec.get("lvi", "").strip() or None,
             maf=as_path(rec.get("maf", ""), "maf", i), sample=rec.get("sample", "").strip() or None,
             pcr=_flag(rec.get("pcr", ""), "pcr", problems, i), dfs_months=dfs,

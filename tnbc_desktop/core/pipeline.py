@@ -288,7 +288,8 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
     return CaseResult(
         inputs=inputs, study=study, mask=mask, kinetic_maps=maps, habitats=habitats, ring=ring, msi=dict(msi),
         features=values, mutation_panel=panel, pathology=pathology, predictions=dict(predictions),
-        survival_groups=groups, curves=curves, qc=qc, bundle=BundleInfo.from_bundle(bundle), timings_s=dict(runner.timings),
+        survival_groups=groups, curves=curves, qc=qc, bundle=BundleInfo.from_bundle(bundle),
+        timings_s=dict(runner.timings),
         warnings=tuple(dict.fromkeys(warnings)), created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         app_version=__version__, feature_set=feature_set)
 

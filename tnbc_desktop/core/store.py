@@ -78,8 +78,10 @@ def predictions_json(result: CaseResult) -> dict[str, dict]:
     out = {}
     for name, p in result.predictions.items():
         out[name] = {"available": bool(getattr(p, "available", False)), "reason": str(getattr(p, "reason", "") or ""),
-                     "probability": finite_or_none(getattr(p, "probability", None)), "ci_low": finite_or_none(getattr(p, "ci_low", None)),
-                     "ci_high": finite_or_none(getattr(p, "ci_high", None)), "cutoff": finite_or_none(getattr(p, "cutoff", None)),
+                     "probability": finite_or_none(getattr(p, "probability", None)),
+                     "ci_low": finite_or_none(getattr(p, "ci_low", None)),
+                     "ci_high": finite_or_none(getattr(p, "ci_high", None)),
+                     "cutoff": finite_or_none(getattr(p, "cutoff", None)),
                      "group": getattr(p, "group", None) or None}
     return out
 

@@ -96,7 +96,8 @@ class DCEStudy:
     phase_times_s: tuple[float, ...]
     geometry: Geometry
     phases: tuple[PhaseInfo, ...]
-    layout: str  # "dicom-per-phase", "dicom-single-series", "dicom-enhanced", "nifti-4d", "nifti-per-phase", "nrrd-4d", ...
+    # "dicom-per-phase", "dicom-single-series", "dicom-enhanced", "nifti-4d", "nifti-per-phase", "nrrd-4d", ...
+    layout: str
     timing_source: str
     source: str
     study_uid: str = ""

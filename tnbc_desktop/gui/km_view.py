@@ -66,6 +66,7 @@ class KMView(QWidget):
                 c_hi = self.plot.plot(xh, yh, pen=pg.mkPen(rgb + (60,), width=1))
                 self.plot.addItem(pg.FillBetweenItem(c_lo, c_hi, brush=pg.mkBrush(rgb + (40,))))
         p = f", log-rank P = {group.logrank_p:.3g}" if group.logrank_p is not None else ""
-        landmarks = "; ".join(f"{yr}-year DFS {v[0]:.0%}" for yr, v in sorted(group.dfs.items()) if v and v[0] is not None)
+        landmarks = "; ".join(f"{yr}-year DFS {v[0]:.0%}" for yr, v in sorted(group.dfs.items())
+                              if v and v[0] is not None)
         self.caption.setText(f"{model_label}: this patient is in the predicted {group.group} group "
                              f"(reference cohort{p}). {landmarks}".strip())

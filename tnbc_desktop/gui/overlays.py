@@ -99,7 +99,9 @@ class OverlayCache:
 
 def compute_layers(mask, labels, ring, z: int, toggles: OverlayToggles):
     """Uncached (fill, outline) for slice ``z`` - the baseline the cache is measured against."""
-    pick = (lambda a: None if a is None else a[z])
+    def pick(a):
+        return None if a is None else a[z]
+
     m, lab, r = pick(mask), pick(labels), pick(ring)
     if m is None and lab is None and r is None:
         return None, None

@@ -6,7 +6,8 @@ lists the loaded phase indices kept, in their new order, and ``times`` their tim
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from tnbc_desktop.core.study import PhaseInfo
 from tnbc_desktop.errors import TimingError

@@ -114,7 +114,8 @@ class ViewerPanel(QWidget):
         if fractions is not None:
             for _label, text, rgb in habitat_legend_rows(fractions, centroids):
                 first, *rest = text.split("\n")
-                lines.append(f"{_swatch(rgb)} <b>{first}</b>" + "".join(f"<br>&nbsp;&nbsp;&nbsp;{r.strip()}" for r in rest))
+                tail = "".join(f"<br>&nbsp;&nbsp;&nbsp;{r.strip()}" for r in rest)
+                lines.append(f"{_swatch(rgb)} <b>{first}</b>{tail}")
         if has_ring:
             lines.append(f"{_swatch(RING_COLOUR)} Peritumoral ring (0-5 mm)")
         self.legend.setText("<br>".join(lines))
@@ -154,5 +155,6 @@ class ViewerPanel(QWidget):
         sy, sx = study.spacing_mm[1], study.spacing_mm[2]
         self.status.setText(
             f"Slice {z + 1}/{self.view.n_slices()}   phase {p} ({study.phase_times_s[p]:g} s)   "
-            f"W {width:.0f} L {level:.0f}   pixel {sx:g} x {sy:g} mm   screen {screen_orientation(study.geometry.direction)}"
+            f"W {width:.0f} L {level:.0f}   pixel {sx:g} x {sy:g} mm   "
+            f"screen {screen_orientation(study.geometry.direction)}"
             f"{seg}{self._cursor_text}")

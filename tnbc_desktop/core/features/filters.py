@@ -125,7 +125,7 @@ def resample_image(image: sitk.Image, grid: ResampledGrid, interpolator: str = "
     """``image`` on ``grid``: B-spline (or the named interpolator) like pyradiomics; crop when spacing matches."""
     if grid.crop_only:
         lo = list(grid.lower)
-        up = [int(s - l - n) for s, l, n in zip(image.GetSize(), grid.lower, grid.size)]
+        up = [int(s - lo_ - n) for s, lo_, n in zip(image.GetSize(), grid.lower, grid.size)]
         return sitk.Crop(image, lo, up)
     return grid_resampler(grid, image.GetPixelID(), interpolator).Execute(crop_to_grid(image, grid))
 

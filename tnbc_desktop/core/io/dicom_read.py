@@ -2,7 +2,8 @@
 
 One :class:`SliceHeader` per 2D image: a classic single-frame file gives one, an enhanced multi-frame MR file
 gives one per frame (``frame`` = 0-based frame index). Pixels are read later, once, by
-:func:`tnbc_desktop.core.io.dicom_pixels.read_slice_pixels`. Anything unreadable ends in :class:`DicomError` naming the file and the problem.
+:func:`tnbc_desktop.core.io.dicom_pixels.read_slice_pixels`. Anything unreadable ends in :class:`DicomError`
+naming the file and the problem.
 
 Speed (issue #7): the header pass notes where an uncompressed little-endian greyscale image keeps its pixels
 (:class:`PixelLocation`), so the pixel pass reads just those bytes with numpy (no second header parse, no

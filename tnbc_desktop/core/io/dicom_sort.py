@@ -143,8 +143,8 @@ def order_phases(positions, notes: list[str]) -> list[list[SliceHeader]]:
             by_count[len(hs)].append(s)
         common = max(by_count, key=lambda c: len(by_count[c]))
         odd = sorted((c, by_count[c][:3]) for c in by_count if c != common)
-        detail = "; ".join(f"{len(by_count[c])} position(s) with {c} image(s), e.g. at {', '.join(f'{v:g}' for v in s)} mm"
-                           for c, s in odd)
+        detail = "; ".join(f"{len(by_count[c])} position(s) with {c} image(s), "
+                           f"e.g. at {', '.join(f'{v:g}' for v in s)} mm" for c, s in odd)
         raise GeometryError(f"slice positions do not all hold the same number of images ({common} at most "
                             f"positions; {detail}): a slice is missing or duplicated in some phase")
     n_phases = counts.pop()

@@ -11,7 +11,8 @@ from tnbc_desktop.core.synthetic.patient import (CANARY, DEFAULT_PHASE_TIMES_S, 
                                                  write_patient)
 
 __all__ = [
-    "CANARY", "DEMO_SEED", "DEFAULT_PHASE_TIMES_S", "DEFAULT_SHAPE", "DEFAULT_SPACING_MM", "CohortRecord", "PatientBiology",
-    "PatientFiles", "SyntheticPatient", "VariantSpec", "cohort_records", "make_cohort", "make_demo_patient", "make_patient",
+    "CANARY", "DEMO_SEED", "DEFAULT_PHASE_TIMES_S", "DEFAULT_SHAPE", "DEFAULT_SPACING_MM", "CohortRecord",
+    "PatientBiology", "PatientFiles", "SyntheticPatient", "VariantSpec", "cohort_records", "make_cohort",
+    "make_demo_patient", "make_patient",
     "phase_times_for", "sample_biology", "write_patient",
 ]

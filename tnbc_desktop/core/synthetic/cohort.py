@@ -27,7 +27,8 @@ MAX_COHORT = 100_000
 MANIFEST_COLUMNS = ("patient_id", "study", "mask", "mask2", "phase_times_s", "ki67_percent", "lvi", "maf",
                     "sample", "pcr", "dfs_months", "dfs_event", "split")
 TRUTH_COLUMNS = ("patient_id", "true_pcr_probability", "pcr", "fraction_poorly", "fraction_moderately",
-                 "fraction_highly", "aggressiveness", "imaging_phenotype", "hidden_response", "habitat_mixing", "peritumoral_amplitude",
+                 "fraction_highly", "aggressiveness", "imaging_phenotype", "hidden_response", "habitat_mixing",
+                 "peritumoral_amplitude",
                  "vaf_rel", "vaf_med23", "vaf_sum", "lvi", "ki67_percent", "split")
 
 
@@ -96,7 +97,8 @@ def make_cohort(n: int, seed: int, out_dir: str | Path, layout: str = "nifti", s
     root.mkdir(parents=True, exist_ok=True)
     records = cohort_records(n, seed)
     jobs = [(rec.seed, rec.patient_id, rec.sample_id, rec.split, str(root), layout, tuple(shape),
-             tuple(spacing_mm), tuple(phase_times_s), float(snr), tumour_volume_ml, int(compresslevel)) for rec in records]
+             tuple(spacing_mm), tuple(phase_times_s), float(snr), tumour_volume_ml, int(compresslevel))
+            for rec in records]
     results: list[tuple[dict, dict]] = []
     if int(n_jobs) > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=int(n_jobs)) as pool:

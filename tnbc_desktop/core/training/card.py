@@ -51,7 +51,8 @@ def model_card_markdown(doc: dict, extra_lines: list[str] | tuple[str, ...] = ()
              f"{tc.get('n_external', 0)}; training pCR rate {_num(tc.get('pcr_rate'))}",
              f"- Manifest: {tc.get('manifest', 'n/a')} (SHA-256 `{tc.get('manifest_sha256', 'n/a')}`)", "",
              "## Extraction settings", "",
-             f"- pyradiomics parameter file: {ex['pyradiomics_params_file']} (SHA-256 `{ex['pyradiomics_params_sha256']}`)",
+             f"- pyradiomics parameter file: {ex['pyradiomics_params_file']} "
+             f"(SHA-256 `{ex['pyradiomics_params_sha256']}`)",
              f"- Kinetic settings: {ex['kinetic_settings']}",
              f"- Peritumoral ring: {ex['ring_width_mm']} mm; MSI neighbourhood: {ex['msi_connectivity']}",
              f"- Candidate features: {ex.get('n_candidate_features', 'n/a')} ({ex.get('feature_set', 'n/a')})", "",

@@ -99,8 +99,9 @@ class DemoResult:
     cohort_seconds: float
 
 
-def train_synthetic_demo(out: str | Path, *, n: int = DEMO_N, seed: int = DEMO_SEED, cache_dir: str | Path | None = None,
-                         workers: int = 2, names: list[str] | None = None, report: str | Path | None = None,
+def train_synthetic_demo(out: str | Path, *, n: int = DEMO_N, seed: int = DEMO_SEED,
+                         cache_dir: str | Path | None = None, workers: int = 2, names: list[str] | None = None,
+                         report: str | Path | None = None,
                          icc_subset: int = DEMO_ICC_SUBSET, shape=None,
                          progress: Callable[[str], None] | None = None) -> DemoResult:
     """Make (or reuse) the synthetic cohort and train the demo bundle at ``out`` (+ ``<out>.md`` model card)."""

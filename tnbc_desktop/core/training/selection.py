@@ -95,7 +95,8 @@ def fit_zscaler(table: pd.DataFrame) -> ZScaler:
     return ZScaler(tuple(keep), tuple(float(v) for v in table[keep].mean()), tuple(float(v) for v in sd[keep]))
 
 
-def smote_resample(x: pd.DataFrame, y: np.ndarray, seed: int = 0, k_neighbors: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
+def smote_resample(x: pd.DataFrame, y: np.ndarray, seed: int = 0,
+                   k_neighbors: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
     """SMOTE (imbalanced-learn; Chawla 2002) to balance the classes; k reduced if the minority class is tiny."""
     from imblearn.over_sampling import SMOTE
 
@@ -217,8 +218,9 @@ def logistic_covariance(x: np.ndarray, beta_full: np.ndarray, l2: float = 0.0) -
 def fit_logistic(x: pd.DataFrame, y: np.ndarray, max_abs_coef: float = 15.0) -> LogisticFit:
     """Unpenalised maximum-likelihood logistic regression (scikit-learn) with covariance inv(X'WX).
 
-    If the fit does not converge or a coefficient times its input's SD exceeds ``max_abs_coef`` (separation), it is refitted with a
-    small ridge penalty (l2 = 1, intercept free) and the note says so; the covariance then includes the penalty.
+    If the fit does not converge or a coefficient times its input's SD exceeds ``max_abs_coef`` (separation), it is
+    refitted with a small ridge penalty (l2 = 1, intercept free) and the note says so; the covariance then includes the
+    penalty.
     """
     y = np.asarray(y).astype(int)
     xv = x.to_numpy(float)

@@ -232,7 +232,8 @@ def _extraction_settings(habitat_model: dict, names: Sequence[str] | None, n_can
     kin = asdict(KineticSettings())  # what core.imaging_case uses for training extraction
     return {"pyradiomics_params_file": DEFAULT_PARAMS_FILE, "pyradiomics_params_sha256": params.sha256,
             "kinetic_settings": kin, "ring_width_mm": RING_WIDTH_MM, "msi_connectivity": MSI_CONNECTIVITY,
-            "habitat_mode": "population", "feature_set": "full" if n_candidates >= feature_count(params) else "restricted",
+            "habitat_mode": "population",
+            "feature_set": "full" if n_candidates >= feature_count(params) else "restricted",
             "n_candidate_features": int(n_candidates)}
 
 
