@@ -223,3 +223,51 @@ def test_cli_gui_scripted_screenshot(case_files, tmp_path):
                           "--mask", str(files.mask), "--quit-after-load"], env=env, capture_output=True, text=True,
                          timeout=240)
     assert bad.returncode == 2 and "missing" in bad.stderr
+
+
+def test_gui_analysis_of_a_dicom_study_keeps_identity_timing_and_reaches_history(qtbot, messages, tmp_path,
+                                                                                 capsys):
+    """The window hands its loaded DICOM study to the pipeline: the PDF names the DICOM timing tag and the
+    patient (not a sidecar file's timing), and the analysis is in ``tnbc-desktop history --json`` with its
+    report attached once exported."""
+    import json
+
+    from pypdf import PdfReader
+
+    from tnbc_desktop.cli import main as cli_main
+
+    bundle = make_test_bundle(tmp_path / "bundle.json")
+    patient, files = write_small_patient(tmp_path / "dicom_patient", layout="per-phase")
+    window = make_window(qtbot)
+    open_case(qtbot, window, files, bundle)
+    study = window.case.study
+    assert study.layout.startswith("dicom") and study.timing_source not in ("", "sidecar")
+    with qtbot.waitSignal(window.analysisFinished, timeout=WAIT_MS) as blocker:
+        window.run_analysis()
+    result = blocker.args[0]
+    assert result.study is study and result.qc.timing_source == study.timing_source
+    out = tmp_path / "dicom_report.pdf"
+    with qtbot.waitSignal(window.reportWritten, timeout=WAIT_MS):
+        window.export_pdf(str(out))
+    text = " ".join(p.extract_text() for p in PdfReader(str(out)).pages)
+    assert f"timing: {study.timing_source}" in " ".join(text.split())
+    assert "sidecar" not in text
+    assert study.identity.patient_id in text
+    capsys.readouterr()
+    assert cli_main(["history", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 1 and rows[0]["id"] == window.history_id
+    row = rows[0]
+    assert row["bundle_sha256"] == result.bundle.sha256 and row["report_path"] == str(out)
+    assert row["predictions"]["model3"]["probability"] == pytest.approx(result.predictions["model3"].probability)
+    assert row["input_hashes"]["phase_times_s"].endswith(f"({study.timing_source})")
+    # phases edited in the table are analysed as shown, still with the DICOM identity (no temporary NIfTI)
+    window.phase_table.drop_row(2)
+    with qtbot.waitSignal(window.caseLoaded, timeout=WAIT_MS):
+        window.phase_table.apply_button.click()
+    with qtbot.waitSignal(window.analysisFinished, timeout=WAIT_MS) as blocker:
+        window.run_analysis()
+    edited = blocker.args[0]
+    assert edited.study.n_phases == study.n_phases - 1 and edited.qc.timing_source == "user (phase table)"
+    assert edited.study.identity == study.identity and edited.study.layout == study.layout
+    assert not [m for m in messages["shown"] if m[0] == "error"], messages["shown"]

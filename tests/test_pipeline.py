@@ -201,3 +201,53 @@ def test_survival_group_reads_the_reference_step_function():
     assert survival_group("model3", "pCR", short).dfs[5][0] is None
     with pytest.raises(ValueError):
         survival_group("model3", "non-pCR", short)
+
+
+def test_given_study_and_mask_are_used_as_loaded(case_files):
+    """A study and mask handed over in memory (as the GUI does) are analysed as they are: DICOM identity and the
+    study's timing source reach the result, edited phase times are used, and the predictions equal a run from
+    the same files when nothing was edited."""
+    from dataclasses import replace
+
+    from tnbc_desktop.core.io.masks import load_mask
+    from tnbc_desktop.core.io.study_loader import load_study
+    from tnbc_desktop.core.pipeline import analyze_case
+
+    _, files, bundle = case_files
+    study = load_study(files.study)
+    mask = load_mask(files.mask, study.geometry)
+    assert study.identity.patient_id.startswith(CANARY) and study.timing_source != "sidecar"
+    from_files = analyze_case(_inputs(files, bundle), None)
+    given = analyze_case(_inputs(files, bundle), None, study=study, mask=mask)
+    assert given.study is study and given.mask is mask
+    assert given.qc.timing_source == from_files.qc.timing_source == study.timing_source
+    for m in ("model3", "prm", "gprm"):
+        assert given.predictions[m].probability == from_files.predictions[m].probability
+    # phase times edited in memory (no file carries them) are the ones analysed
+    edited_times = tuple(float(t) * 1.5 for t in study.phase_times_s)
+    edited = replace(study, phase_times_s=edited_times, timing_source="user (phase table)")
+    res = analyze_case(_inputs(files, bundle), None, study=edited, mask=mask)
+    assert res.qc.phase_times_s == pytest.approx(edited_times)
+    assert res.qc.timing_source == "user (phase table)"
+    assert res.study.identity == study.identity
+
+
+def test_given_mask_off_the_study_grid_is_refused(case_files):
+    from dataclasses import replace
+
+    from tnbc_desktop.core.io.masks import load_mask
+    from tnbc_desktop.core.io.study_loader import load_study
+    from tnbc_desktop.core.pipeline import analyze_case
+
+    _, files, bundle = case_files
+    study = load_study(files.study)
+    mask = load_mask(files.mask, study.geometry)
+    g = mask.geometry
+    shifted = replace(mask, geometry=replace(g, origin_mm=(g.origin_mm[0] + 7.0,) + tuple(g.origin_mm[1:])))
+    with pytest.raises(PipelineError) as err:
+        analyze_case(_inputs(files, bundle), None, study=study, mask=shifted)
+    assert err.value.step == "load mask" and "grid" in str(err.value)
+    cropped = replace(mask, array=mask.array[:-1])
+    with pytest.raises(PipelineError) as err:
+        analyze_case(_inputs(files, bundle), None, study=study, mask=cropped)
+    assert err.value.step == "load mask"

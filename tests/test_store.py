@@ -52,3 +52,21 @@ def test_input_hashes_of_files_and_folder(tmp_path):
     (study / "b.dcm").write_bytes(b"x")
     assert path_sha256(study) != before
     json.dumps(h)
+
+
+def test_mask_never_saved_is_recorded_as_such_and_report_attached_later(tmp_path):
+    import pytest
+
+    from tnbc_desktop.errors import OutputError
+
+    study = tmp_path / "s.nii.gz"
+    study.write_bytes(b"study")
+    h = input_hashes(CaseInputs(study_source=study, mask_path=""))
+    assert h["mask"].startswith("not saved to a file") and h["study"] == hashlib.sha256(b"study").hexdigest()
+    store = CaseStore(tmp_path / "h.sqlite3")
+    row = store.record(fake_case_result())
+    assert store.list()[0]["report_path"] is None
+    store.set_report_path(row, tmp_path / "later.pdf")
+    assert store.list()[0]["report_path"] == str(tmp_path / "later.pdf")
+    with pytest.raises(OutputError, match="no analysis #999"):
+        store.set_report_path(999, tmp_path / "x.pdf")

@@ -99,15 +99,10 @@ def summary_lines(result: CaseResult) -> list[str]:
     return lines
 
 
-def record_history(result: CaseResult, report_path: Path | None, store_identifiers: bool) -> None:
-    """Add the analysis to the case history; a failure is a warning, not a failed analysis."""
-    from tnbc_desktop.core.store import CaseStore
-    from tnbc_desktop.errors import OutputError
-
-    try:
-        CaseStore().record(result, report_path=report_path, store_identifiers=store_identifiers)
-    except OutputError as exc:
-        print(f"tnbc-desktop: warning: {exc}", file=sys.stderr)
+def warn_history(done) -> None:
+    """Print the case-history problem of a :class:`RecordedAnalysis` (it does not fail the analysis)."""
+    if done.history_warning:
+        print(f"tnbc-desktop: warning: {done.history_warning}", file=sys.stderr)
 
 
 def parse_phase_times(values: list[str] | None) -> tuple[float, ...] | None:
@@ -156,15 +151,14 @@ def inputs_from_args(args, study, mask) -> CaseInputs:
 
 
 def run(args) -> int:
-    from tnbc_desktop.core.pipeline import analyze_case
-    from tnbc_desktop.core.report import write_report
+    from tnbc_desktop.core.case_run import analyze_report_record
 
     study = Path(args.study[0]) if len(args.study) == 1 else tuple(Path(s) for s in args.study)
     inputs = inputs_from_args(args, study, args.mask)
-    result = analyze_case(inputs, args.bundle, progress=ProgressPrinter(), n_jobs=max(1, args.jobs))
-    pdf = Path(args.pdf) if args.pdf else None
-    if pdf is not None:
-        write_report(result, pdf, deidentify=args.deidentify)
+    done = analyze_report_record(inputs, args.bundle, progress=ProgressPrinter(), n_jobs=max(1, args.jobs),
+                                 pdf=args.pdf or None, record=not args.no_history,
+                                 store_identifiers=args.store_identifiers)
+    result, pdf = done.result, done.report_path
     doc = result_json(result, pdf, deidentify=args.deidentify)
     if args.json_out == "-":
         print(json.dumps(doc, indent=1))
@@ -174,6 +168,5 @@ def run(args) -> int:
         print("\n".join(summary_lines(result)))
         if pdf is not None:
             print(f"report: {pdf}")
-    if not args.no_history:
-        record_history(result, pdf, args.store_identifiers)
+    warn_history(done)
     return 0

@@ -47,10 +47,10 @@ def _cell(pred: dict | None) -> str:
 
 
 def run(args) -> int:
-    from tnbc_desktop.cli.analyze import ProgressPrinter, record_history
+    from tnbc_desktop.cli.analyze import ProgressPrinter, warn_history
+    from tnbc_desktop.core.case_run import analyze_report_record
     from tnbc_desktop.core.manifest import read_manifest
-    from tnbc_desktop.core.pipeline import analyze_case, resolve_bundle
-    from tnbc_desktop.core.report import write_report
+    from tnbc_desktop.core.pipeline import resolve_bundle
     from tnbc_desktop.core.report.summary import write_batch_summary
     from tnbc_desktop.core.store import predictions_json
 
@@ -74,8 +74,9 @@ def run(args) -> int:
                                 maf_path=row.maf, sample=row.sample, ki67=row.ki67_percent, lvi=row.lvi,
                                 bundle_path=args.bundle, deidentify=args.deidentify,
                                 case_label="" if args.deidentify else row.patient_id)
-            result = analyze_case(inputs, bundle, progress=ProgressPrinter(prefix="  "))
-            pdf = write_report(result, out_dir / f"{_safe_name(label)}.pdf", deidentify=args.deidentify)
+            done = analyze_report_record(inputs, bundle, progress=ProgressPrinter(prefix="  "),
+                                         pdf=out_dir / f"{_safe_name(label)}.pdf", record=not args.no_history)
+            result, pdf = done.result, done.report_path
             preds = predictions_json(result)
             record.update(status="ok", report=pdf.name, warnings="; ".join(result.warnings))
             for m in REPORT_MODELS:
@@ -84,8 +85,7 @@ def run(args) -> int:
             n_warn = len(result.warnings)
             pdf_rows.append([label, *(_cell(preds.get(m)) for m in REPORT_MODELS),
                              "ok" + (f"; {n_warn} warning(s)" if n_warn else "")])
-            if not args.no_history:
-                record_history(result, pdf, store_identifiers=False)
+            warn_history(done)
         except TnbcError as exc:
             n_failed += 1
             record.update(status="failed", error=str(exc))

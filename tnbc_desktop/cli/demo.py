@@ -68,9 +68,9 @@ def display_available() -> bool:
 
 
 def run(args) -> int:
-    from tnbc_desktop.cli.analyze import ProgressPrinter, record_history, summary_lines
-    from tnbc_desktop.core.pipeline import analyze_case, resolve_bundle
-    from tnbc_desktop.core.report import write_report
+    from tnbc_desktop.cli.analyze import ProgressPrinter, summary_lines, warn_history
+    from tnbc_desktop.core.case_run import analyze_report_record
+    from tnbc_desktop.core.pipeline import resolve_bundle
 
     bundle = resolve_bundle(args.bundle, CaseInputs(study_source="", mask_path="", bundle_path=args.bundle))
     out_dir = Path(args.out)
@@ -80,11 +80,10 @@ def run(args) -> int:
     ki67, lvi = _demo_pathology(out_dir)
     inputs = CaseInputs(study_source=files.study, mask_path=files.mask, maf_path=files.maf, ki67=ki67, lvi=lvi,
                         bundle_path=args.bundle, deidentify=args.deidentify, case_label="synthetic demo")
-    result = analyze_case(inputs, bundle, progress=ProgressPrinter())
-    pdf = write_report(result, out_dir / "demo_report.pdf", deidentify=args.deidentify)
-    print("\n".join(summary_lines(result)))
-    print(f"report: {pdf.resolve()}")
-    record_history(result, pdf, store_identifiers=False)
+    done = analyze_report_record(inputs, bundle, progress=ProgressPrinter(), pdf=out_dir / "demo_report.pdf")
+    print("\n".join(summary_lines(done.result)))
+    print(f"report: {done.report_path.resolve()}")
+    warn_history(done)
     if args.no_gui:
         return 0
     if not display_available():

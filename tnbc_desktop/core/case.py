@@ -52,8 +52,10 @@ class CaseInputs:
         return [Path(src)]
 
     def input_files(self) -> dict[str, list[Path]]:
-        """Named input paths (for hashing in the case history)."""
-        out: dict[str, list[Path]] = {"study": self.study_paths(), "mask": [Path(self.mask_path)]}
+        """Named input paths (for hashing in the case history); a mask never saved to a file has none."""
+        out: dict[str, list[Path]] = {"study": self.study_paths()}
+        if self.mask_path:
+            out["mask"] = [Path(self.mask_path)]
         if self.maf_path:
             out["maf"] = [Path(self.maf_path)]
         return out

@@ -1,10 +1,10 @@
-"""The one entry point: ``analyze_case(inputs, bundle, progress, cancel) -> CaseResult``.
+"""The one entry point: ``analyze_case(inputs, bundle, progress, cancel, n_jobs, *, study, mask) -> CaseResult``.
 
 Steps, in order (each timed; ``progress(step, fraction)`` is called as each starts and once at the end with
 ("done", 1.0); ``cancel.is_set()`` is checked between steps and raises :class:`CancelledError`):
 
-1. load study            - DICOM / NIfTI / NRRD -> DCEStudy (phase times and their source)
-2. load mask             - mask on (or resampled onto) the study grid
+1. load study            - DICOM / NIfTI / NRRD -> DCEStudy (phase times and their source), or the study given
+2. load mask             - mask on (or resampled onto) the study grid, or the mask given (checked to be on it)
 3. kinetic maps          - per-voxel WIS, WOS, SER, PE (bundle's kinetic settings)
 4. habitats              - bundle's population habitat model (per-patient k-means if the bundle has none)
 5. peritumoral ring      - 0 < d <= ring width (mm) around the tumour
@@ -32,7 +32,8 @@ import numpy as np
 
 from tnbc_desktop import __version__
 from tnbc_desktop.core.case import BundleInfo, CaseInputs, CaseResult, CurveSummary, QualityChecks, as_float_tuple
-from tnbc_desktop.errors import BundleError, CancelledError, PipelineError, TnbcError
+from tnbc_desktop.core.study import DCEStudy, Mask
+from tnbc_desktop.errors import BundleError, CancelledError, MaskError, PipelineError, TnbcError
 from tnbc_desktop.logsafe import get_logger, register_identifiers
 
 log = get_logger("tnbc_desktop.pipeline")
@@ -213,12 +214,24 @@ def _survival_groups(bundle, predictions: dict) -> tuple[dict, list[str]]:
     return out, notes
 
 
+def given_mask_on_grid(mask: Mask, study: DCEStudy) -> Mask:
+    """``mask`` when it lies on ``study``'s grid (shape and geometry), else :class:`MaskError`."""
+    if tuple(np.shape(mask.array)) != tuple(study.data.shape[1:]) or not mask.geometry.same_grid(study.geometry):
+        raise MaskError(f"the mask ({mask.geometry.describe()}) is not on the study's grid "
+                        f"({study.geometry.describe()})", mask.source or None)
+    return mask
+
+
 def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | None = None,
-                 cancel: Any = None, n_jobs: int = 1) -> CaseResult:
+                 cancel: Any = None, n_jobs: int = 1, *, study: DCEStudy | None = None,
+                 mask: Mask | None = None) -> CaseResult:
     """Run every step for one case (see the module docstring) and return the frozen :class:`CaseResult`.
 
     ``bundle``: a loaded ModelBundle, a path, or None (``inputs.bundle_path`` or the shipped demo bundle).
     ``n_jobs``: worker processes for feature extraction (1 = in this process).
+    ``study`` / ``mask``: already loaded (e.g. by the GUI, with phase times edited in its phase table); used as
+    they are instead of loading ``inputs.study_source`` / ``inputs.mask_path``, which then stay only as the
+    record of where they came from. A given mask must be on the study's grid.
     Raises :class:`PipelineError` (step named) or :class:`CancelledError`.
     """
     from tnbc_desktop.core.io.clinical import PathologyInputs
@@ -242,10 +255,13 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
     times = tuple(inputs.phase_times_s) if inputs.phase_times_s else None
     src = inputs.study_source if not isinstance(inputs.study_source, tuple) else list(inputs.study_source)
 
-    study = runner.run("load study", lambda: load_study(src, phase_times_s=times), inputs.study_source)
+    given_study, given_mask = study, mask
+    study = runner.run("load study", lambda: given_study if given_study is not None
+                       else load_study(src, phase_times_s=times), inputs.study_source)
     register_identifiers(study.identity.values())
-    mask = runner.run("load mask", lambda: load_mask(inputs.mask_path, study.geometry, label=inputs.mask_label),
-                      inputs.mask_path)
+    mask = runner.run("load mask", lambda: given_mask_on_grid(given_mask, study) if given_mask is not None
+                      else load_mask(inputs.mask_path, study.geometry, label=inputs.mask_label),
+                      inputs.mask_path or getattr(given_mask, "source", None))
     maps = runner.run("kinetic maps", lambda: compute_kinetic_maps(study, mask.array, k_settings), inputs.mask_path)
     habitats = runner.run("habitats", lambda: _habitats(maps, bundle.habitat_model))
     width = float(extraction.get("ring_width_mm", 5.0))

@@ -53,14 +53,25 @@ def path_sha256(path: str | Path) -> str:
 
 
 def input_hashes(inputs: CaseInputs) -> dict[str, str]:
-    """{"study": sha, "mask": sha, "maf": sha} (a list of study files gets one combined hash)."""
-    out = {}
+    """{"study": sha, "mask": sha, "maf": sha} (a list of study files gets one combined hash).
+
+    A mask given in memory and never saved to a file is recorded as such, not hashed.
+    """
+    out = {} if inputs.mask_path else {"mask": "not saved to a file (drawn or edited in memory)"}
     for name, paths in inputs.input_files().items():
         try:
             digests = [path_sha256(p) for p in paths]
         except OSError:
             digests = ["unreadable"]
         out[name] = digests[0] if len(digests) == 1 else hashlib.sha256("".join(digests).encode()).hexdigest()
+    return out
+
+
+def recorded_inputs(result: CaseResult) -> dict[str, str]:
+    """The input hashes plus the phase times that were analysed and their source (a user may edit them)."""
+    out = input_hashes(result.inputs)
+    times = ", ".join(f"{t:g}" for t in result.study.phase_times_s)
+    out["phase_times_s"] = f"{times} ({result.study.timing_source})"
     return out
 
 
@@ -118,7 +129,7 @@ class CaseStore:
                                 "study_date": i.study_date, "accession_number": i.accession_number,
                                 "sample": result.inputs.sample or ""})
         row = (result.created_utc, _os_user(), result.app_version, result.bundle.name, result.bundle.sha256,
-               json.dumps(input_hashes(result.inputs), sort_keys=True), json.dumps(predictions_json(result)),
+               json.dumps(recorded_inputs(result), sort_keys=True), json.dumps(predictions_json(result)),
                json.dumps(list(result.warnings)), None if report_path is None else str(report_path),
                int(result.inputs.deidentify if deidentified is None else deidentified), ident)
         try:
@@ -128,6 +139,16 @@ class CaseStore:
                 return int(cur.lastrowid)
         except sqlite3.Error as exc:
             raise OutputError(f"the analysis could not be added to the case history ({exc})", self.path) from exc
+
+    def set_report_path(self, row_id: int, report_path: str | Path) -> None:
+        """Name the report written for analysis ``row_id`` after it was recorded (e.g. exported from the GUI)."""
+        try:
+            with closing(self._connect()) as con, con:
+                cur = con.execute("UPDATE analyses SET report_path = ? WHERE id = ?", (str(report_path), int(row_id)))
+        except sqlite3.Error as exc:
+            raise OutputError(f"the report could not be added to the case history ({exc})", self.path) from exc
+        if cur.rowcount != 1:
+            raise OutputError(f"the case history has no analysis #{int(row_id)}", self.path)
 
     def list(self, limit: int | None = 50) -> list[dict]:
         """The most recent analyses first (JSON columns decoded)."""

@@ -101,30 +101,20 @@ def demo_state(folder: Path, bundle_path: str | None) -> SessionState:
                         bundle_path=bundle_path)
 
 
-def edited_study_path(study: DCEStudy) -> Path:
-    """Where a phase-edited study is written for the pipeline (4D NIfTI + sidecar of times)."""
-    key = hashlib.sha256(f"{study.source}|{study.phase_times_s}|{[p.index for p in study.phases]}".encode())
-    folder = user_data_dir() / "edited_studies"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"study-{key.hexdigest()[:16]}.nii.gz"
-
-
 def case_inputs(state: SessionState, shown_study: DCEStudy | None = None):
     """:class:`tnbc_desktop.core.case.CaseInputs` for ``state`` (the CLI's ``analyze`` takes the same).
 
-    When the user reordered or dropped phases, the edited study is written as a 4D NIfTI (with its times)
-    and that file is the study source, so the pipeline sees exactly what the viewer shows.
+    The window hands the pipeline the study it shows (phases as edited in the phase table) and its mask in
+    memory; these inputs then name the files they came from, for the record. ``phase_times_s`` are the times
+    of ``shown_study`` when given (what was analysed), else the user's times from ``state``.
     """
     from tnbc_desktop.core.case import CaseInputs
 
     source: str | tuple[Path, ...] = state.study_source[0] if len(state.study_source) == 1 else tuple(
         Path(p) for p in state.study_source)
     times = tuple(state.phase_times_s) if state.phase_times_s is not None else None
-    if state.phase_order is not None and shown_study is not None:
-        from tnbc_desktop.core.io.volumes import write_study_nifti
-
-        source = str(write_study_nifti(shown_study, edited_study_path(shown_study)))
-        times = None
+    if shown_study is not None:
+        times = tuple(float(t) for t in shown_study.phase_times_s)
     return CaseInputs(study_source=source, mask_path=state.mask_path or "", mask_label=state.mask_label,
                       phase_times_s=times, maf_path=state.maf_path, sample=state.sample,
                       ki67=state.ki67 or None, lvi=state.lvi, bundle_path=state.bundle_path,

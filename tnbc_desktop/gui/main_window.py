@@ -48,6 +48,7 @@ class MainWindow(QMainWindow, WindowBinding):
         self.state = SessionState()
         self.case = None  # case_jobs.LoadedCase
         self.result = None
+        self.history_id: int | None = None  # the current result's row in the case history
         self.bundle = None
         self.task = None
         self.setAcceptDrops(True)

@@ -157,6 +157,7 @@ class WindowBinding:
     def _show_case(self, case: case_jobs.LoadedCase) -> None:
         self.case = case
         self.result = None
+        self.history_id = None
         self.export_button.setEnabled(False)
         self.results.reset()
         study = case.study
@@ -300,18 +301,25 @@ class WindowBinding:
         except TnbcError as exc:
             self.report_error(exc)
             return None
-        state, bundle, shown = self.state, self.bundle, self.case.study
+        state, bundle, shown, mask = self.state, self.bundle, self.case.study, self.case.mask
 
         def job(progress, cancel):
-            from tnbc_desktop.core.pipeline import analyze_case
+            from tnbc_desktop.core.case_run import analyze_report_record
 
-            result = analyze_case(case_jobs.case_inputs(state, shown), bundle, progress=progress, cancel=cancel)
-            maps = result.kinetic_maps  # the full-grid maps are built on first use: here, not on the GUI thread
+            done = analyze_report_record(case_jobs.case_inputs(state, shown), bundle, progress=progress,
+                                         cancel=cancel, study=shown, mask=mask)
+            maps = done.result.kinetic_maps  # the full-grid maps are built on first use: here, not on the GUI thread
             for name in ("pe", "ser", "wis", "wos"):
                 getattr(maps, name)
-            return result
+            return done
 
-        return self.start_task("analysis", job, self.show_result)
+        return self.start_task("analysis", job, self._analysis_recorded)
+
+    def _analysis_recorded(self, done) -> None:
+        self.history_id = done.history_id
+        if done.history_warning:
+            self.statusBar().showMessage(f"Not in the case history: {done.history_warning}", 10000)
+        self.show_result(done.result)
 
     def show_result(self, result) -> None:
         self.result = result
@@ -335,16 +343,21 @@ class WindowBinding:
             self.export_pdf(path if path.lower().endswith(".pdf") else path + ".pdf")
 
     def export_pdf(self, path: str) -> BackgroundTask | None:
-        result, deid = self.result, self.state.deidentify
+        result, deid, history_id = self.result, self.state.deidentify, self.history_id
 
         def job(progress, cancel):
+            from tnbc_desktop.core.case_run import attach_report
             from tnbc_desktop.core.report import write_report
 
             progress("writing the report", 0.2)
-            return str(write_report(result, path, deidentify=deid))
+            written = str(write_report(result, path, deidentify=deid))
+            return written, attach_report(history_id, written)
 
-        def done(written):
-            self.statusBar().showMessage(f"Report written: {written}", 10000)
+        def done(payload):
+            written, history_problem = payload
+            self.statusBar().showMessage(f"Report written: {written}"
+                                         + (f" (not in the case history: {history_problem})"
+                                            if history_problem else ""), 10000)
             self.reportWritten.emit(written)
 
         return self.start_task("report", job, done)
