@@ -1,7 +1,7 @@
 """Report figures drawn with matplotlib's Agg canvas into PNG bytes (never Qt).
 
-Habitat palette: Okabe-Ito (colour-blind safe): 1 poorly = blue, 2 moderately = yellow, 3 highly = vermillion;
-ring = reddish purple. Axial images are shown with the in-plane pixel aspect (spacing y / spacing x).
+Colours come from the app's one palette (tnbc_desktop.core.palette), the same values the GUI draws with.
+Axial images are shown with the in-plane pixel aspect (spacing y / spacing x).
 """
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from tnbc_desktop.core import palette
 from tnbc_desktop.core.case import CurveSummary, SurvivalGroup
 
-HABITAT_COLOURS = ("#0072B2", "#F0E442", "#D55E00")
-HABITAT_NAMES = ("H1 poorly perfused", "H2 moderately perfused", "H3 highly perfused")
-RING_COLOUR = "#CC79A7"
-TUMOUR_COLOUR = "#009E73"
-GROUP_COLOURS = {"pCR": "#0072B2", "non-pCR": "#D55E00"}
+HABITAT_COLOURS = tuple(palette.hex_colour(palette.HABITAT_COLOURS[h]) for h in palette.HABITAT_LABELS)
+HABITAT_NAMES = tuple(palette.HABITAT_NAMES[h] for h in palette.HABITAT_LABELS)
+RING_COLOUR = palette.hex_colour(palette.RING_COLOUR)
+TUMOUR_COLOUR = palette.hex_colour(palette.OUTLINE_COLOUR)
+CURVE_COLOURS = {name: palette.hex_colour(rgb) for name, rgb in palette.CURVE_COLOURS.items()}
+GROUP_COLOURS = {name: palette.hex_colour(rgb) for name, rgb in palette.GROUP_COLOURS.items()}
 DPI = 150
 
 
@@ -61,6 +63,13 @@ def _window(img: np.ndarray) -> tuple[float, float]:
 def habitat_images_png(early: np.ndarray, labels: np.ndarray, ring: np.ndarray, tumour: np.ndarray,
                        spacing_mm: Sequence[float], fractions: Sequence[float],
                        size_in: tuple[float, float] = (5.6, 2.9)) -> bytes:
+    """PNG of :func:`habitat_images_figure`."""
+    return png_bytes(habitat_images_figure(early, labels, ring, tumour, spacing_mm, fractions, size_in))
+
+
+def habitat_images_figure(early: np.ndarray, labels: np.ndarray, ring: np.ndarray, tumour: np.ndarray,
+                          spacing_mm: Sequence[float], fractions: Sequence[float],
+                          size_in: tuple[float, float] = (5.6, 2.9)) -> Figure:
     """Two axial panels on the early phase: habitat overlay (with legend giving volume %), and the ring.
 
     ``early``, ``labels``, ``ring``, ``tumour``: [z, y, x]; ``spacing_mm``: (z, y, x).
@@ -92,15 +101,18 @@ def habitat_images_png(early: np.ndarray, labels: np.ndarray, ring: np.ndarray, 
                    aspect=aspect, interpolation="nearest")
     if tum.any() and tum.shape[0] > 1 and tum.shape[1] > 1:
         axes[1].contour(tum.astype(float), levels=[0.5], colors=[TUMOUR_COLOUR], linewidths=0.8)
-    axes[1].set_title("Tumour (green) and 5 mm ring (purple)", fontsize=8)
+    axes[1].set_title("Tumour outline and 5 mm ring", fontsize=8)
     fig.subplots_adjust(left=0.01, right=0.99, top=0.92, bottom=0.12, wspace=0.04)
-    return png_bytes(fig)
+    return fig
 
 
 def curves_png(curves: Mapping[str, CurveSummary], size_in: tuple[float, float] = (3.2, 2.9)) -> bytes:
+    """PNG of :func:`curves_figure`."""
+    return png_bytes(curves_figure(curves, size_in))
+
+
+def curves_figure(curves: Mapping[str, CurveSummary], size_in: tuple[float, float] = (3.2, 2.9)) -> Figure:
     """Mean enhancement (% over pre-contrast) against time (s) for tumour, each habitat and the ring."""
-    colours = {"tumour": "black", "H1": HABITAT_COLOURS[0], "H2": "#B8A800", "H3": HABITAT_COLOURS[2],
-               "ring": RING_COLOUR}
     fig = Figure(figsize=size_in)
     ax = fig.subplots()
     for name, curve in curves.items():
@@ -110,7 +122,7 @@ def curves_png(curves: Mapping[str, CurveSummary], size_in: tuple[float, float] 
         rel = 100.0 * (mean - mean[0]) / mean[0]
         label = f"{name} ({curve.curve_type})" if curve.curve_type else name
         ax.plot(curve.times_s, rel, marker="o", markersize=2.5, linewidth=1.2 if name != "tumour" else 1.8,
-                color=colours.get(name, None), linestyle="--" if name == "ring" else "-", label=label)
+                color=CURVE_COLOURS.get(name), linestyle="--" if name == "ring" else "-", label=label)
     ax.set_xlabel("time from pre-contrast (s)", fontsize=7)
     ax.set_ylabel("enhancement (%)", fontsize=7)
     ax.tick_params(labelsize=6)
@@ -118,7 +130,7 @@ def curves_png(curves: Mapping[str, CurveSummary], size_in: tuple[float, float] 
     ax.legend(fontsize=5.5, frameon=False, loc="upper center", bbox_to_anchor=(0.45, -0.2), ncol=2)
     ax.set_title("Enhancement curves", fontsize=8)
     fig.subplots_adjust(left=0.16, right=0.97, top=0.9, bottom=0.36)
-    return png_bytes(fig)
+    return fig
 
 
 def km_png(group: SurvivalGroup, title: str, size_in: tuple[float, float] = (3.2, 2.4)) -> bytes:
