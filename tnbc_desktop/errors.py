@@ -40,6 +40,10 @@ class MaskError(InputError):
     """A tumour mask is empty, unreadable, or its label is ambiguous."""
 
 
+class SegmentationError(InputError):
+    """The semi-automatic segmentation cannot make a lesion mask from the seed, box and threshold given."""
+
+
 class MutationFileError(InputError):
     """A MAF / mutation-panel file is not readable or lacks required columns."""
 
