@@ -70,6 +70,7 @@ def result_json(result: CaseResult, report_path: Path | None = None, deidentify:
                "mask_resampled": qc.mask_resampled, "mask_volume_ml": qc.mask_volume_ml,
                "ring_volume_ml": qc.ring_volume_ml, "out_of_range": [redact(s) for s in qc.out_of_range],
                "not_computable": [redact(s) for s in qc.not_computable]},
+        "tumour_reading": reading_json(result.reading),
         "vaf_sum": _num(getattr(result.mutation_panel, "vaf_sum", None)) if result.mutation_panel else None,
         "timings_s": {k: round(v, 4) for k, v in result.timings_s.items()},
         "warnings": [redact(w) for w in result.warnings],
@@ -78,6 +79,19 @@ def result_json(result: CaseResult, report_path: Path | None = None, deidentify:
     if not deidentify:
         doc["inputs"] = {k: [str(p) for p in v] for k, v in result.inputs.input_files().items()}
     return doc
+
+
+def reading_json(reading) -> dict | None:
+    """Longest diameters (mm, slice numbered from 1) and curve types of the tumour, or None."""
+    if reading is None:
+        return None
+    d = reading.diameters
+    return {"longest_axial_mm": None if d is None else round(d.axial_mm, 2),
+            "axial_slice": None if d is None else d.axial_slice + 1,
+            "longest_3d_mm": None if d is None else round(d.longest_3d_mm, 2),
+            "diameter_method": "between boundary voxel centres",
+            "curve_type": reading.curve_type, "curve_type_source": reading.curve_type_source,
+            "mean_curve_type": reading.mean_curve_type, "curve_type_rule": reading.rule}
 
 
 def summary_lines(result: CaseResult) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tnbc_desktop.core.study import DCEStudy, Mask
+from tnbc_desktop.core.tumour_reading import TumourReading
 
 REPORT_MODELS = ("model3", "prm", "gprm")
 MODEL_LABELS = {"model1": "Model 1", "model2": "Model 2", "model3": "Model 3", "prm": "PRM", "gprm": "GPRM"}
@@ -202,6 +203,7 @@ class CaseResult:
     created_utc: str = ""
     app_version: str = ""
     feature_set: Any = None
+    reading: TumourReading | None = None  # longest diameters and curve types, as a radiologist reads them
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

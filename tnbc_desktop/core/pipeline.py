@@ -241,6 +241,7 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
     from tnbc_desktop.core.msi import msi_features
     from tnbc_desktop.core.predict import predict_all
     from tnbc_desktop.core.regions import peritumoral_ring
+    from tnbc_desktop.core.tumour_reading import read_tumour
 
     runner = _Runner(progress, cancel, inputs)
     runner.check_cancel()
@@ -307,7 +308,8 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
         survival_groups=groups, curves=curves, qc=qc, bundle=BundleInfo.from_bundle(bundle),
         timings_s=dict(runner.timings),
         warnings=tuple(dict.fromkeys(warnings)), created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        app_version=__version__, feature_set=feature_set)
+        app_version=__version__, feature_set=feature_set,
+        reading=read_tumour(mask.array, study.spacing_mm, curves))
 
 
 def _label_counts(labels) -> list[int]:

@@ -62,19 +62,20 @@ def _window(img: np.ndarray) -> tuple[float, float]:
 
 def habitat_images_png(early: np.ndarray, labels: np.ndarray, ring: np.ndarray, tumour: np.ndarray,
                        spacing_mm: Sequence[float], fractions: Sequence[float],
-                       size_in: tuple[float, float] = (5.6, 2.9)) -> bytes:
+                       size_in: tuple[float, float] = (5.6, 2.9), diameters=None) -> bytes:
     """PNG of :func:`habitat_images_figure`."""
-    return png_bytes(habitat_images_figure(early, labels, ring, tumour, spacing_mm, fractions, size_in))
+    return png_bytes(habitat_images_figure(early, labels, ring, tumour, spacing_mm, fractions, size_in, diameters))
 
 
 def habitat_images_figure(early: np.ndarray, labels: np.ndarray, ring: np.ndarray, tumour: np.ndarray,
                           spacing_mm: Sequence[float], fractions: Sequence[float],
-                          size_in: tuple[float, float] = (5.6, 2.9)) -> Figure:
+                          size_in: tuple[float, float] = (5.6, 2.9), diameters=None) -> Figure:
     """Two axial panels on the early phase: habitat overlay (with legend giving volume %), and the ring.
 
-    ``early``, ``labels``, ``ring``, ``tumour``: [z, y, x]; ``spacing_mm``: (z, y, x).
+    ``early``, ``labels``, ``ring``, ``tumour``: [z, y, x]; ``spacing_mm``: (z, y, x). ``diameters``: a
+    ``TumourDiameters``; its axial slice is shown with the longest axial diameter drawn on the ring panel.
     """
-    z = best_slice(tumour)
+    z = best_slice(tumour) if diameters is None else int(diameters.axial_slice)
     rows, cols = crop_box(np.asarray(tumour[z]) | np.asarray(ring[z]))
     img = np.asarray(early[z], dtype=float)[rows, cols]
     lab = np.asarray(labels[z])[rows, cols]
@@ -102,6 +103,13 @@ def habitat_images_figure(early: np.ndarray, labels: np.ndarray, ring: np.ndarra
     if tum.any() and tum.shape[0] > 1 and tum.shape[1] > 1:
         axes[1].contour(tum.astype(float), levels=[0.5], colors=[TUMOUR_COLOUR], linewidths=0.8)
     axes[1].set_title("Tumour outline and 5 mm ring", fontsize=8)
+    if diameters is not None:
+        (_, y0, x0), (_, y1, x1) = diameters.axial_ends
+        r0, c0 = rows.start or 0, cols.start or 0
+        # imshow puts pixel (r, c) centre at (c, r); the ends are fractional indices on the outer voxel faces
+        axes[1].plot([x0 - c0, x1 - c0], [y0 - r0, y1 - r0], color="white", linewidth=1.0, linestyle="--")
+        axes[1].text(0.02, 0.03, f"{diameters.axial_mm:.1f} mm", transform=axes[1].transAxes, color="white",
+                     fontsize=7, va="bottom")
     fig.subplots_adjust(left=0.01, right=0.99, top=0.92, bottom=0.12, wspace=0.04)
     return fig
 

@@ -44,11 +44,25 @@ def _inputs_rows(result: CaseResult, redact: Redactor) -> list[list[str]]:
                            f"early = phase {_phase(qc.early_phase)}, late = phase {_phase(qc.late_phase)}"],
             ["Grid", redact(study.geometry.describe())],
             ["Tumour mask", f"{result.mask.volume_ml:.2f} mL ({result.mask.n_voxels} voxels)"
-                            + ("; resampled onto the study grid" if qc.mask_resampled else "")],
+                            + ("; resampled onto the study grid" if qc.mask_resampled else "")
+                            + _diameter_text(result)],
+            ["Curve type", _curve_type_text(result)],
             ["Ki-67", _ki67_text(result, redact)],
             ["LVI", _lvi_text(result, redact)],
             ["Variants used", _variants_text(result, redact)]]
     return rows
+
+
+def _diameter_text(result: CaseResult) -> str:
+    d = result.reading.diameters if result.reading is not None else None
+    return "" if d is None else f"; {d.describe()} (outer voxel edges)"
+
+
+def _curve_type_text(result: CaseResult) -> str:
+    r = result.reading
+    if r is None:
+        return "not computed"
+    return f"{r.curve_text()} - rule: {r.rule}"
 
 
 def _phase(index) -> str:
@@ -140,8 +154,10 @@ def page_one(result: CaseResult, deidentify: bool, redact: Redactor, st, now: da
                  table(_inputs_rows(result, redact), st["cell"], col_widths=[70, FRAME_WIDTH - 70],
                        bold_first_col=True)]
     early_index = result.qc.early_phase if result.qc.early_phase is not None else min(1, result.study.n_phases - 1)
+    diameters = result.reading.diameters if result.reading is not None else None
     images = figures.habitat_images_png(result.study.data[early_index], result.habitat_labels, result.ring,
-                                        result.mask.array, result.study.spacing_mm, result.habitat_fractions)
+                                        result.mask.array, result.study.spacing_mm, result.habitat_fractions,
+                                        diameters=diameters)
     curves = figures.curves_png(result.curves)
     out += [text("Images (early phase) and enhancement curves", st["h2"]),
             _side_by_side(png_image(images, 318), png_image(curves, FRAME_WIDTH - 322), 322)]
