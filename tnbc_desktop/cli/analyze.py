@@ -12,6 +12,7 @@ from typing import TextIO
 
 from tnbc_desktop.core.case import MODEL_LABELS, REPORT_MODELS, CaseInputs, CaseResult
 from tnbc_desktop.core.io.atomic import write_text_atomic
+from tnbc_desktop.core.prediction_status import intended_use_text, prediction_display
 from tnbc_desktop.core.store import finite_or_none as _num
 from tnbc_desktop.errors import ClinicalInputError
 from tnbc_desktop.logsafe import get_logger
@@ -61,6 +62,8 @@ def result_json(result: CaseResult, report_path: Path | None = None, deidentify:
         "bundle": {"name": result.bundle.name, "version": result.bundle.version, "sha256": result.bundle.sha256,
                    "is_demo": result.bundle.is_demo},
         "predictions": predictions_json(result),
+        "intended_use": (result.intended_use.to_json() if result.intended_use is not None
+                         else {"ok": None, "reasons": ["not checked"]}),
         "survival_groups": groups,
         "habitats": {"mode": qc.habitat_mode, "fractions": list(qc.habitat_fractions),
                      "volumes_ml": list(qc.habitat_volumes_ml)},
@@ -98,16 +101,12 @@ def summary_lines(result: CaseResult) -> list[str]:
     """Short human summary: one line per report model."""
     lines = [f"bundle {result.bundle.name} {result.bundle.version} (sha256 {result.bundle.sha256[:12]}...)"
              + ("  DEMO - synthetic training data, not for clinical use" if result.bundle.is_demo else "")]
+    gate = intended_use_text(result.intended_use)
+    if gate:
+        lines.append(f"  {gate}")
     for name in REPORT_MODELS:
-        p = result.predictions.get(name)
-        label = MODEL_LABELS[name]
-        if p is None:
-            lines.append(f"  {label}: not in bundle")
-        elif not p.available:
-            lines.append(f"  {label}: not available: {p.reason}")
-        else:
-            lines.append(f"  {label}: P(pCR) {p.probability:.3f} (95% CI {p.ci_low:.3f}-{p.ci_high:.3f}), "
-                         f"cutoff {p.cutoff:.2f} -> predicted {p.group}")
+        shown = prediction_display(name, result.predictions.get(name), result.intended_use)
+        lines.append(f"  {MODEL_LABELS[name]}: {shown.one_line()}")
     fr = ", ".join(f"H{i + 1} {100 * f:.1f}%" for i, f in enumerate(result.qc.habitat_fractions))
     lines.append(f"  habitats: {fr}")
     return lines

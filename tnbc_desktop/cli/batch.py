@@ -43,7 +43,9 @@ def _cell(pred: dict | None) -> str:
         return "-"
     if not pred["available"]:
         return "not available"
-    return f"{pred['probability']:.2f} ({pred['ci_low']:.2f}-{pred['ci_high']:.2f}) {pred['group']}"
+    status = pred.get("status", "recommendation")
+    label = pred["group"] if status == "recommendation" else f"no recommendation ({status})"
+    return f"{pred['probability']:.2f} ({pred['ci_low']:.2f}-{pred['ci_high']:.2f}) {label}"
 
 
 def run(args) -> int:

@@ -121,6 +121,7 @@ class BundleInfo:
     performance: tuple[ModelPerformance, ...] = ()
     notes: tuple[str, ...] = ()
     path: str = ""
+    not_trainable: tuple[tuple[str, str], ...] = ()  # (model, what its training cohort lacked)
 
     @classmethod
     def from_bundle(cls, bundle: Any) -> "BundleInfo":
@@ -149,7 +150,8 @@ class BundleInfo:
                    sha256=str(getattr(bundle, "sha256", "")), is_demo=bool(getattr(bundle, "is_demo", False)),
                    intended_use=str(doc.get("intended_use", "")), outcome=str(card.get("outcome") or "pCR"),
                    training_cohort=cohort, performance=tuple(perf), notes=notes,
-                   path=str(getattr(bundle, "source", "")))
+                   path=str(getattr(bundle, "source", "")),
+                   not_trainable=tuple(sorted((getattr(bundle, "not_trainable", None) or {}).items())))
 
 
 def _auc(perf: dict) -> tuple[float | None, float | None, float | None]:
@@ -205,6 +207,7 @@ class CaseResult:
     feature_set: Any = None
     reading: TumourReading | None = None  # longest diameters and curve types, as a radiologist reads them
     extra: dict[str, Any] = field(default_factory=dict)
+    intended_use: Any = None  # core.intended_use.IntendedUseCheck (None: not checked)
 
     @property
     def habitat_labels(self) -> np.ndarray:

@@ -234,6 +234,7 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
     record of where they came from. A given mask must be on the study's grid.
     Raises :class:`PipelineError` (step named) or :class:`CancelledError`.
     """
+    from tnbc_desktop.core.intended_use import AcquisitionProfile, check_intended_use
     from tnbc_desktop.core.io.clinical import PathologyInputs
     from tnbc_desktop.core.io.masks import load_mask
     from tnbc_desktop.core.io.study_loader import load_study
@@ -286,6 +287,8 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
                                                                         not_computable=not_computable))
     groups, surv_notes = runner.run("survival groups", lambda: _survival_groups(bundle, predictions))
     runner.report("done", 1.0)
+    gate = check_intended_use(AcquisitionProfile.from_study(study, mask.volume_ml, k_settings),
+                              bundle.training_envelope)
 
     warnings = _collect_warnings(study, mask, habitats, panel, pathology, predictions, not_computable, surv_notes)
     fr = np.asarray(habitats.fractions, dtype=float)
@@ -309,7 +312,7 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
         timings_s=dict(runner.timings),
         warnings=tuple(dict.fromkeys(warnings)), created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         app_version=__version__, feature_set=feature_set,
-        reading=read_tumour(mask.array, study.spacing_mm, curves))
+        reading=read_tumour(mask.array, study.spacing_mm, curves), intended_use=gate)
 
 
 def _label_counts(labels) -> list[int]:

@@ -86,9 +86,13 @@ def finite_or_none(value: Any) -> float | None:
 
 def predictions_json(result: CaseResult) -> dict[str, dict]:
     """Plain-JSON predictions: model -> available, reason, probability, CI, cutoff, group."""
+    from tnbc_desktop.core.prediction_status import prediction_display
+
     out = {}
     for name, p in result.predictions.items():
+        shown = prediction_display(name, p, getattr(result, "intended_use", None))
         out[name] = {"available": bool(getattr(p, "available", False)), "reason": str(getattr(p, "reason", "") or ""),
+                     "status": shown.status.value, "ci_uninformative": shown.ci_uninformative,
                      "probability": finite_or_none(getattr(p, "probability", None)),
                      "ci_low": finite_or_none(getattr(p, "ci_low", None)),
                      "ci_high": finite_or_none(getattr(p, "ci_high", None)),

@@ -81,6 +81,7 @@ class PatientIdentity:
     study_date: str = ""
     accession_number: str = ""
     institution: str = ""
+    species: str = ""  # PatientSpeciesDescription as the file states it ("" = not stated); not an identifier
 
     def values(self) -> list[str]:
         """Non-empty identifier strings (for leak checks)."""

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from tnbc_desktop import DEMO_BUNDLE_NOTICE, RESEARCH_USE_NOTICE
+from tnbc_desktop.core.prediction_status import PredictionStatus, intended_use_text, prediction_display
 from tnbc_desktop.gui.km_view import KMView
 from tnbc_desktop.gui.palette import GROUP_COLOURS
 
@@ -81,22 +82,20 @@ class PredictionCard(QGroupBox):
         layout.addWidget(self.detail)
         self.available = False
 
-    def show_prediction(self, pred) -> None:
-        if pred is None:
-            self.show_unavailable("not in this bundle")
-            return
-        if not pred.available:
-            self.show_unavailable(pred.reason or "not available")
+    def show_prediction(self, pred, intended_use=None) -> None:
+        shown = prediction_display("", pred, intended_use)
+        if shown.status is PredictionStatus.NOT_AVAILABLE:
+            self.show_unavailable(shown.group_text)
             return
         self.available = True
         self.probability.setText(f"{pred.probability:.0%}")
         self.bar.set_values(pred.probability, pred.ci_low, pred.ci_high, pred.cutoff)
-        rgb = GROUP_COLOURS.get(pred.group, (0, 0, 0))
-        self.group.setText(f"predicted {pred.group}")
+        rgb = GROUP_COLOURS.get(pred.group, (0, 0, 0)) if shown.is_recommendation else (114, 28, 36)
+        self.group.setText(shown.group_text)
         self.group.setStyleSheet(f"QLabel {{ font-weight: bold; color: rgb{rgb}; }}")
         extra = "".join(f"<br>! {w}" for w in pred.warnings)
-        self.detail.setText(f"P(pCR) {pred.probability:.3f} (95% CI {pred.ci_low:.3f}-{pred.ci_high:.3f}); "
-                            f"cutoff {pred.cutoff:.2f}{extra}")
+        self.detail.setText(f"P(pCR) {shown.probability_text} (95% CI {shown.ci_text}); "
+                            f"cutoff {shown.cutoff_text}{extra}")
 
     def show_unavailable(self, reason: str) -> None:
         self.available = False
@@ -128,6 +127,11 @@ class ResultsPanel(QWidget):
         self.demo_label.setStyleSheet("QLabel { background: #f8d7da; color: #721c24; padding: 4px; "
                                       "font-weight: bold; }")
         self.demo_label.setVisible(False)
+        self.gate_label = QLabel("")
+        self.gate_label.setWordWrap(True)
+        self.gate_label.setStyleSheet("QLabel { background: #f8d7da; color: #721c24; padding: 4px; "
+                                      "font-weight: bold; }")
+        self.gate_label.setVisible(False)
         self.cards = {key: PredictionCard(title) for key, title in SHOWN_MODELS}
         row = QHBoxLayout()
         for card in self.cards.values():
@@ -142,6 +146,7 @@ class ResultsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.research_label)
         layout.addWidget(self.demo_label)
+        layout.addWidget(self.gate_label)
         layout.addLayout(row)
         layout.addWidget(self.km_model)
         layout.addWidget(self.km, stretch=1)
@@ -157,13 +162,18 @@ class ResultsPanel(QWidget):
         self.result = None
         for card in self.cards.values():
             card.reset()
+        self.gate_label.setText("")
+        self.gate_label.setVisible(False)
         self.km.clear()
         self.warnings.setText("")
 
     def show_result(self, result) -> None:
         self.result = result
+        gate = intended_use_text(getattr(result, "intended_use", None))
+        self.gate_label.setText(gate)
+        self.gate_label.setVisible(bool(gate))
         for key, card in self.cards.items():
-            card.show_prediction(result.predictions.get(key))
+            card.show_prediction(result.predictions.get(key), getattr(result, "intended_use", None))
         self.set_demo(bool(getattr(result.bundle, "is_demo", False)))
         warnings = list(result.warnings) + [f"out of training range: {w}" for w in result.qc.out_of_range]
         self.warnings.setText("<b>Warnings</b><br>" + "<br>".join(f"- {w}" for w in warnings) if warnings else "")
@@ -179,7 +189,9 @@ class ResultsPanel(QWidget):
         key = self.km_model.currentData()
         group = self.result.survival_groups.get(key)
         title = dict(SHOWN_MODELS)[key]
-        if group is None:
+        if intended_use_text(getattr(self.result, "intended_use", None)):
+            self.km.clear(f"{title}: no Kaplan-Meier group: the case is outside intended use.")
+        elif group is None:
             pred = self.result.predictions.get(key)
             why = pred.reason if pred is not None and not pred.available else "no reference curves in the bundle"
             self.km.clear(f"{title}: no Kaplan-Meier group ({why}).")

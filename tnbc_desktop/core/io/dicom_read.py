@@ -33,7 +33,8 @@ log = get_logger(__name__)
 # tags whose value is a time of day; paired with their date tag for crossing midnight
 TIME_TAGS = (("AcquisitionTime", "AcquisitionDate"), ("ContentTime", "ContentDate"), ("SeriesTime", "SeriesDate"))
 ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"
-_IDENTITY_TAGS = ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "AccessionNumber", "InstitutionName")
+_IDENTITY_TAGS = ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "AccessionNumber", "InstitutionName",
+                  "PatientSpeciesDescription")
 
 
 # Transfer syntaxes whose pixel data are stored raw, little endian, at a fixed place in the file

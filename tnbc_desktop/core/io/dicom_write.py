@@ -83,6 +83,8 @@ def _study_common(study: DCEStudy, study_uid: str, frame_uid: str) -> Dataset:
     ds.PatientID = ident.patient_id
     ds.PatientBirthDate = ident.birth_date
     ds.PatientSex = ""
+    if ident.species:
+        ds.PatientSpeciesDescription = ident.species
     ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = date
     ds.StudyTime = _tm(_BASE_CLOCK_S - 600)
     ds.AccessionNumber = ident.accession_number

@@ -50,9 +50,9 @@ def _resolve_times(user, found, found_tag, n_phases, source, notes):
 
 
 def _identity(values: tuple[str, ...]) -> PatientIdentity:
-    name, pid, birth, study_date, accession, institution = (values + ("",) * 6)[:6]
+    name, pid, birth, study_date, accession, institution, species = (values + ("",) * 7)[:7]
     identity = PatientIdentity(patient_name=name, patient_id=pid, birth_date=birth, study_date=study_date,
-                               accession_number=accession, institution=institution)
+                               accession_number=accession, institution=institution, species=species)
     register_identifiers(identity.values())
     return identity
 

@@ -7,6 +7,7 @@ import numpy as np
 from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
 from tnbc_desktop.core.case import MODEL_LABELS, REPORT_MODELS, CaseResult
+from tnbc_desktop.core.prediction_status import PredictionStatus, intended_use_text, prediction_display
 from tnbc_desktop.core.report import figures
 from tnbc_desktop.core.report.deid import Redactor, identity_rows
 from tnbc_desktop.core.report.layout import FRAME_WIDTH, fmt, fmt_ci, png_image, table, text
@@ -25,10 +26,6 @@ LIMITATIONS = (
     "Feature count differs from the paper (11,238 vs 11,258; SPEC 6); registration between phases is off by "
     "default; reference survival curves come from the bundle's training cohort.",
 )
-
-
-def _pred_attr(pred, name, default=None):
-    return getattr(pred, name, default) if pred is not None else default
 
 
 def _identity_block(result: CaseResult, deidentify: bool, st, now: datetime | None) -> Table:
@@ -100,16 +97,12 @@ def _variants_text(result: CaseResult, redact: Redactor) -> str:
 def _predictions_rows(result: CaseResult, redact: Redactor) -> list[list[str]]:
     rows = [["Model", "P(pCR)", "95% CI", "Cutoff", "Predicted group"]]
     for name in REPORT_MODELS:
-        pred = result.predictions.get(name)
+        shown = prediction_display(name, result.predictions.get(name), result.intended_use)
         label = MODEL_LABELS[name]
-        if pred is None:
-            rows.append([label, "not available: model not in bundle", "", "", ""])
-        elif not _pred_attr(pred, "available", False):
-            rows.append([label, f"not available: {redact(_pred_attr(pred, 'reason', '') or 'unknown reason')}",
-                         "", "", ""])
+        if shown.status is PredictionStatus.NOT_AVAILABLE:
+            rows.append([label, redact(shown.group_text), "", "", ""])
         else:
-            rows.append([label, fmt(pred.probability, 3), f"{fmt(pred.ci_low, 3)}-{fmt(pred.ci_high, 3)}",
-                         fmt(pred.cutoff, 2), str(pred.group)])
+            rows.append([label, shown.probability_text, shown.ci_text, shown.cutoff_text, shown.group_text])
     return rows
 
 
@@ -164,10 +157,14 @@ def page_one(result: CaseResult, deidentify: bool, redact: Redactor, st, now: da
     pred_rows = _predictions_rows(result, redact)
     pred_tbl = table(pred_rows, st["cell"], col_widths=[44, 48, 62, 36, 106])
     _merge_unavailable(pred_rows, pred_tbl)
-    left: list = [text("Predictions (probability of pCR)", st["h2"]), pred_tbl, Spacer(1, 3),
+    gate = intended_use_text(result.intended_use)
+    left: list = [text("Predictions (probability of pCR)", st["h2"])]
+    if gate:
+        left += [text(redact(gate), st["warn"]), Spacer(1, 2)]
+    left += [pred_tbl, Spacer(1, 3),
                   text("P(pCR) >= cutoff means predicted pCR. CI: 95 % confidence interval of the probability.",
                        st["small"])]
-    km_name = _km_model(result)
+    km_name = None if gate else _km_model(result)
     right: Flowable
     if km_name is not None:
         sg = result.survival_groups[km_name]
@@ -177,7 +174,8 @@ def page_one(result: CaseResult, deidentify: bool, redact: Redactor, st, now: da
         right = png_image(figures.km_png(sg, f"Reference DFS by {MODEL_LABELS.get(km_name, km_name)} group"),
                           FRAME_WIDTH - 304)
     else:
-        right = text("Kaplan-Meier panel not available: no model produced a predicted group.", st["body"])
+        right = text("Kaplan-Meier panel not shown: the case is outside intended use." if gate else
+                     "Kaplan-Meier panel not available: no model produced a predicted group.", st["body"])
     out += [_side_by_side(_stack(left), right, 302)]
     if result.warnings:
         out += [text("Warnings", st["h2"])]
@@ -236,6 +234,7 @@ def page_two(result: CaseResult, redact: Redactor, st, versions: dict[str, str])
             ["Outcome", b.outcome],
             ["Training cohort", b.training_cohort or "-"]]
     card += [["Note", n] for n in b.notes[:3]]
+    card += [[MODEL_LABELS.get(m, m), f"not trainable: {why}"] for m, why in b.not_trainable]
     out: list = [text("Model card", st["h2"]),
                  table(card, st["cell"], col_widths=[70, FRAME_WIDTH - 70], header=False, bold_first_col=True),
                  Spacer(1, 3)]
