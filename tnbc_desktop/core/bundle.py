@@ -139,6 +139,19 @@ class ModelBundle:
     def extraction(self) -> dict:
         return self.document["extraction"]
 
+    @property
+    def training_envelope(self):
+        """The :class:`~tnbc_desktop.core.intended_use.TrainingEnvelope` of the training data (None: not recorded)."""
+        from tnbc_desktop.core.intended_use import TrainingEnvelope
+
+        return TrainingEnvelope.from_dict(self.document.get("training_envelope"))
+
+    @property
+    def not_trainable(self) -> dict[str, str]:
+        """Models the training cohort could not fit: name -> what was missing."""
+        return {name: str(d["not_trainable"]) for name, d in self.document["models"].items()
+                if isinstance(d, dict) and "not_trainable" in d}
+
     def required_features(self) -> list[str]:
         """Imaging feature names any model needs (clinical inputs excluded), in first-use order."""
         out: list[str] = []
@@ -158,6 +171,12 @@ class ModelBundle:
             auc = val.get("auc")
             lines.append(f"  {name}: {len(spec.features)} inputs, cutoff {spec.cutoff:.3f}"
                          + (f", validation AUC {auc:.3f}" if isinstance(auc, (int, float)) else ""))
+            for coll, perf in sorted(((spec.performance or {}).get("external_by_collection") or {}).items()):
+                ext = (perf or {}).get("auc")
+                lines.append(f"    external {coll}: n={(perf or {}).get('n')}, AUC "
+                             + (f"{ext:.3f}" if isinstance(ext, (int, float)) else "n/a"))
+        for name, why in self.not_trainable.items():
+            lines.append(f"  {name}: not trainable: {why}")
         if self.is_demo:
             lines.append(DEMO_NOTICE)
         return "\n".join(lines)
@@ -167,6 +186,8 @@ def _check_consistency(doc: dict, source: str) -> dict[str, ModelSpec]:
     models: dict[str, ModelSpec] = {}
     for name in MODEL_NAMES:
         d = doc["models"][name]
+        if "not_trainable" in d:  # the schema allows this for PRM and GPRM only
+            continue
         p = len(d["features"])
         for key in ("z_mean", "z_sd", "coefficients"):
             if len(d[key]) != p:

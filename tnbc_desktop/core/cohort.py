@@ -167,7 +167,7 @@ def fit_or_load_habitat_model(manifest: Manifest, out: Path, client, given: dict
     from dask.distributed import as_completed
 
     t0 = time.perf_counter()
-    futures = [client.submit(voxel_task, r.patient_id, str(r.study), str(r.mask), r.phase_times_s,
+    futures = [client.submit(voxel_task, r.patient_id, r.study_text, str(r.mask), r.phase_times_s,
                              MAX_VOXELS_PER_PATIENT, pure=False) for r in train]
     owner = {fut.key: r for fut, r in zip(futures, train)}
     by_id: dict[str, object] = {}
@@ -305,7 +305,7 @@ def extract_cohort(manifest_path: str | Path, out_dir: str | Path, *, scheduler:
         from dask.distributed import as_completed
 
         names_arg = client.scatter([list(names)], broadcast=True)[0] if names is not None and todo else None
-        futures = [client.submit(patient_task, r.patient_id, r.row_number, str(r.study), str(r.mask),
+        futures = [client.submit(patient_task, r.patient_id, r.row_number, r.study_text, str(r.mask),
                                  r.phase_times_s, hm, names_arg, str(out.resolve()), float(ring_width_mm),
                                  pure=False, key=f"patient-{safe_name(r.patient_id)}-{time.time_ns()}")
                    for r in todo]

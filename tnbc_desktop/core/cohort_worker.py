@@ -80,7 +80,7 @@ def patient_task(patient_id: str, row_number: int, study: str, mask: str, phase_
 
         params = load_params()
         wanted = list(names) if names is not None else all_feature_names(params.image_type_names())
-        fs = extract_case_features(Path(study), Path(mask), habitat_model, names=names,
+        fs = extract_case_features(study, Path(mask), habitat_model, names=names,
                                    phase_times_s=phase_times_s, ring_width_mm=ring_width_mm, params=params)
         write_patient_parquet(out / "patients" / f"{safe_name(patient_id)}.parquet", patient_id, wanted,
                               fs.values, dict(fs.not_computable))
@@ -101,7 +101,7 @@ def voxel_task(patient_id: str, study: str, mask: str, phase_times_s, max_voxels
         _set_worker_threads()
         from tnbc_desktop.core.imaging_case import patient_voxel_features
 
-        feats = patient_voxel_features(Path(study), Path(mask), phase_times_s, max_voxels=max_voxels,
+        feats = patient_voxel_features(study, Path(mask), phase_times_s, max_voxels=max_voxels,
                                        key=patient_id)
         return {"patient_id": patient_id, "ok": True, "voxels": feats}
     except Exception as exc:  # noqa: BLE001 - reported per patient by the caller

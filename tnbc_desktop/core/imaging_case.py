@@ -20,8 +20,9 @@ DEFAULT_RING_WIDTH_MM = 5.0
 def _load(study_path: Path, mask_path: Path, phase_times_s: Sequence[float] | None, mask_label: int | None):
     from tnbc_desktop.core.io.masks import load_mask
     from tnbc_desktop.core.io.study_loader import load_study
+    from tnbc_desktop.core.manifest import study_source
 
-    study = load_study(Path(study_path), phase_times_s=phase_times_s)
+    study = load_study(study_source(study_path), phase_times_s=phase_times_s)
     mask = load_mask(Path(mask_path), study.geometry, label=mask_label)
     return study, mask
 

@@ -4,7 +4,9 @@ Columns (``patient_id`` and ``study`` required; the rest optional unless a job n
 ``patient_id, study, mask, mask2, phase_times_s, ki67_percent, lvi, maf, sample, pcr, dfs_months, dfs_event,
 split``. Paths are relative to the manifest's folder (absolute paths are kept). ``phase_times_s`` is a
 semicolon- or comma-separated list of seconds inside one cell (quoted). ``split`` is train / validation /
-external. Used by ``cohort extract``, ``train`` and ``batch``.
+external. ``study`` is a DICOM folder, a 4D file, or several 3D files (one per phase, in time order)
+separated by ``;`` in one cell. ``collection`` (optional) names the source collection of a public cohort; the
+model card reports external performance per collection. Used by ``cohort extract``, ``train`` and ``batch``.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pathlib import Path
 from tnbc_desktop.errors import InputError
 
 COLUMNS = ("patient_id", "study", "mask", "mask2", "phase_times_s", "ki67_percent", "lvi", "maf", "sample",
-           "pcr", "dfs_months", "dfs_event", "split")
+           "pcr", "dfs_months", "dfs_event", "split", "collection")
 SPLITS = ("train", "validation", "external")
 _TRUE = {"1", "true", "yes", "y", "present"}
 _FALSE = {"0", "false", "no", "n", "absent"}
@@ -28,7 +30,7 @@ class ManifestRow:
 
     row_number: int  # 1-based data row (header = row 0)
     patient_id: str
-    study: Path
+    study: Path | tuple[Path, ...]  # a folder or file, or one file per phase
     mask: Path | None
     mask2: Path | None
     phase_times_s: tuple[float, ...] | None
@@ -40,6 +42,20 @@ class ManifestRow:
     dfs_months: float | None
     dfs_event: int | None
     split: str | None
+    collection: str | None = None
+
+    @property
+    def study_text(self) -> str:
+        """The study as one string (phase files joined by ';'), for worker tasks; see :func:`study_source`."""
+        return ";".join(str(p) for p in self.study) if isinstance(self.study, tuple) else str(self.study)
+
+
+def study_source(value) -> Path | list[Path]:
+    """What ``load_study`` takes, from a path, a list of paths, or a ';'-joined string of phase files."""
+    if isinstance(value, (list, tuple)):
+        return [Path(p) for p in value]
+    text = str(value)
+    return [Path(p) for p in text.split(";") if p] if ";" in text else Path(text)
 
 
 @dataclass(frozen=True)
@@ -139,7 +155,8 @@ def read_manifest(path: str | Path, require: tuple[str, ...] = (), check_files: 
         for col in require:
             if not rec.get(col, "").strip():
                 problems.append(f"row {i}: {col} is empty but required for this job")
-        study = as_path(rec.get("study", ""), "study", i)
+        parts = [as_path(s, "study", i) for s in rec.get("study", "").split(";") if s.strip()]
+        study = parts[0] if len(parts) == 1 else tuple(parts) if parts else None
         if study is None:
             problems.append(f"row {i}: study is empty")
         split = rec.get("split", "").strip().lower() or None
@@ -154,6 +171,7 @@ def read_manifest(path: str | Path, require: tuple[str, ...] = (), check_files: 
             maf=as_path(rec.get("maf", ""), "maf", i), sample=rec.get("sample", "").strip() or None,
             pcr=_flag(rec.get("pcr", ""), "pcr", problems, i), dfs_months=dfs,
             dfs_event=_flag(rec.get("dfs_event", ""), "dfs_event", problems, i), split=split,
+            collection=rec.get("collection", "").strip() or None,
         ))
     if not rows:
         problems.append("no patient rows")

@@ -4,7 +4,8 @@ For each model: z = (x - mean) / sd, linear predictor lp = b0 + z . b, P(pCR) = 
 delta method on the linear predictor, lp +- 1.96 sqrt(v' Sigma v) with v = [1, z] and Sigma the coefficient
 covariance (intercept first), then logistic. Group "pCR" if P >= cutoff else "non-pCR". PRM's inputs are
 Model 3's radscore (its linear predictor), Ki-67 >= 20 % (0/1) and LVI (0/1); GPRM adds vaf_sum. A model whose
-inputs are missing is reported as not available with the reason; nothing is imputed.
+inputs are missing is reported as not available with the reason; nothing is imputed. A bundle whose training
+cohort had no Ki-67 / LVI / VAF records PRM / GPRM as not trainable; they are then not available with that reason.
 """
 from __future__ import annotations
 
@@ -104,8 +105,13 @@ def predict_all(bundle: ModelBundle, features, pathology=None, vaf_sum: float | 
                 "ki67_high": None if ki67 is None else float(bool(ki67)),
                 "lvi": None if lvi is None else float(bool(lvi)),
                 "vaf_sum": None if vaf_sum is None or not math.isfinite(float(vaf_sum)) else float(vaf_sum)}
+    not_trainable = dict(getattr(bundle, "not_trainable", {}) or {})
     for name in ("prm", "gprm"):
-        spec = bundle.models[name]
+        spec = bundle.models.get(name)
+        if spec is None:
+            why = not_trainable.get(name, "the bundle has no such model")
+            out[name] = Prediction(name, False, reason=f"the bundle's training cohort could not fit it ({why})")
+            continue
         reason = ""
         for f in spec.features:
             if f == "radscore_model3" and not m3.available:

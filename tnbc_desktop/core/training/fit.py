@@ -149,9 +149,12 @@ def fit_models(train_table: pd.DataFrame, clinical: pd.DataFrame | None, labels,
     clin_tr = _with_clinical(train_table, clinical, model_linear_predictor(models["model3"], train_table))
     prm_cols = ["radscore_model3", "ki67_high", "lvi"]
     for name, cols in (("prm", prm_cols), ("gprm", prm_cols + ["vaf_sum"])):
-        missing = [c for c in cols if c not in clin_tr.columns]
-        if missing:
-            raise ValueError(f"clinical table lacks {missing} needed for {name}")
+        gap = clinical_gap(clin_tr, cols, y)
+        if gap:
+            models[name] = {"not_trainable": gap}
+            notes.append(f"{name} not trainable: {gap}")
+            log[name] = {"not_trainable": gap}
+            continue
         rows = clin_tr[cols].notna().all(axis=1).to_numpy()
         models[name] = _fit_model_dict(clin_tr[rows], y[rows], cols, False, np.inf,
                                        "Model 3 radscore + Ki-67 >= 20 % + LVI" if name == "prm"
@@ -160,17 +163,19 @@ def fit_models(train_table: pd.DataFrame, clinical: pd.DataFrame | None, labels,
         log[name] = {"n_train": int(rows.sum())}
 
     # performance on training and validation
-    val = _evaluate_split(models, train_table, clin_tr, y, "training")
+    fitted = fitted_models(models)
+    val = _evaluate_split(fitted, train_table, clin_tr, y, "training")
     comparisons: dict = {}
     if validation_table is not None and validation_labels is not None:
         yv = np.asarray(validation_labels).astype(int)
         clin_v = _with_clinical(validation_table, validation_clinical,
                                 model_linear_predictor(models["model3"], validation_table))
-        val_v = _evaluate_split(models, validation_table, clin_v, yv, "validation")
-        for name in models:
+        val_v = _evaluate_split(fitted, validation_table, clin_v, yv, "validation")
+        for name in fitted:
             models[name]["performance"] = {"training": val[name]["perf"], "validation": val_v[name]["perf"]}
             models[name]["survival"] = val_v[name]["surv"] or val[name]["surv"]
-        rows = clin_v["vaf_sum"].notna().to_numpy() if "vaf_sum" in clin_v else np.zeros(len(yv), bool)
+        rows = (clin_v["vaf_sum"].notna().to_numpy() if "vaf_sum" in clin_v and "gprm" in fitted
+                else np.zeros(len(yv), bool))
         if rows.any():
             both = pd.concat([validation_table, clin_v], axis=1).iloc[rows]
             res = compare_delong(yv[rows], model_probabilities(models["gprm"], both),
@@ -178,7 +183,7 @@ def fit_models(train_table: pd.DataFrame, clinical: pd.DataFrame | None, labels,
             if res is not None:
                 comparisons["delong_gprm_vs_model3_validation"] = res
     else:
-        for name in models:
+        for name in fitted:
             models[name]["performance"] = {"training": val[name]["perf"], "validation": None}
             models[name]["survival"] = val[name]["surv"]
         notes.append("no validation set: performance is apparent (training) only")
@@ -186,11 +191,41 @@ def fit_models(train_table: pd.DataFrame, clinical: pd.DataFrame | None, labels,
     cox = None
     if {"dfs_months", "dfs_event"} <= set(clin_tr.columns):
         try:
-            cox = cox_summary(clin_tr, "dfs_months", "dfs_event", prm_cols, penalizer=0.01)
-            cox["model"] = "multivariable Cox on PRM inputs (training set, penalizer 0.01)"
+            cox_cols = prm_cols if "prm" in fitted else ["radscore_model3"]
+            cox = cox_summary(clin_tr, "dfs_months", "dfs_event", cox_cols, penalizer=0.01)
+            cox["model"] = (f"{'multivariable' if len(cox_cols) > 1 else 'univariable'} Cox on "
+                            f"{'PRM inputs' if 'prm' in fitted else 'the Model 3 radscore'} (training set, "
+                            "penalizer 0.01)")
         except Exception as exc:  # noqa: BLE001 - Cox may fail on tiny/separated data; the bundle stays usable
             notes.append(f"Cox model could not be fitted: {type(exc).__name__}")
     return {"models": models, "comparisons": comparisons, "cox": cox, "selection_log": log, "notes": notes}
+
+
+CLINICAL_LABELS = {"ki67_high": "Ki-67", "lvi": "LVI", "vaf_sum": "REL/MED23 VAF (mutation file)"}
+MIN_PER_CLASS = 5  # [D] as for the training split itself (train_cohort.load_training_manifest)
+
+
+def clinical_gap(clin: pd.DataFrame, cols: list[str], y: np.ndarray) -> str:
+    """'' when the training rows with every input in ``cols`` known hold >= MIN_PER_CLASS patients of each
+    class; otherwise what is missing, e.g. "no Ki-67, LVI in the training cohort (known for 0 of 120)". [D]"""
+    n = len(clin)
+    missing = [c for c in cols if c not in clin.columns or clin[c].notna().sum() == 0]
+    if missing:
+        names = ", ".join(CLINICAL_LABELS.get(c, c) for c in missing)
+        return f"no {names} in the training cohort (known for 0 of {n} training patients)"
+    rows = clin[cols].notna().all(axis=1).to_numpy()
+    counts = np.bincount(np.asarray(y)[rows].astype(int), minlength=2)
+    if counts.min() < MIN_PER_CLASS:
+        known = ", ".join(f"{CLINICAL_LABELS.get(c, c)} {int(clin[c].notna().sum())}" for c in cols
+                          if c in CLINICAL_LABELS)
+        return (f"too few training patients with every input known ({int(rows.sum())}: {counts[1]} pCR, "
+                f"{counts[0]} non-pCR; known of {n}: {known}); at least {MIN_PER_CLASS} of each class are needed")
+    return ""
+
+
+def fitted_models(models: dict) -> dict:
+    """The models that were fitted (PRM / GPRM may be ``{"not_trainable": reason}``)."""
+    return {k: v for k, v in models.items() if "not_trainable" not in v}
 
 
 def _evaluate_split(models: dict, table: pd.DataFrame, clin: pd.DataFrame, y: np.ndarray, cohort: str) -> dict:
@@ -207,4 +242,4 @@ def _evaluate_split(models: dict, table: pd.DataFrame, clin: pd.DataFrame, y: np
     return out
 
 
-__all__ = ["SelectionSettings", "select_features", "fit_models"]
+__all__ = ["SelectionSettings", "select_features", "fit_models", "clinical_gap", "fitted_models"]

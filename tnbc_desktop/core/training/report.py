@@ -36,10 +36,18 @@ def _split_key(split: str) -> str:
     return "train" if split == "training" else split
 
 
+def _fitted(doc: dict) -> list[str]:
+    """Model names the bundle fitted (PRM / GPRM may be recorded as not trainable)."""
+    return [n for n in MODEL_TITLES if "not_trainable" not in doc["models"][n]]
+
+
 def _selected_rows(doc: dict) -> list[list[str]]:
     rows = [["Model", "Input", "Coefficient (per SD)", "Training mean", "Training SD"]]
     for name, title in MODEL_TITLES.items():
         m = doc["models"][name]
+        if "not_trainable" in m:
+            rows.append([title, f"not trainable: {m['not_trainable']}", "", "", ""])
+            continue
         rows.append([title, "(intercept)", fmt(m["intercept"], 3), "", ""])
         for f, b, mu, sd in zip(m["features"], m["coefficients"], m["z_mean"], m["z_sd"]):
             rows.append(["", f, fmt(b, 3), fmt(mu, 4), fmt(sd, 4)])
@@ -48,7 +56,7 @@ def _selected_rows(doc: dict) -> list[list[str]]:
 
 def _discrimination_rows(doc: dict, splits: list[str]) -> list[list[str]]:
     rows = [["Model", "Split", "n (pCR)", "AUC (95 % CI)", "Accuracy", "Sensitivity", "Specificity", "Cutoff"]]
-    for name in MODEL_TITLES:
+    for name in _fitted(doc):
         m = doc["models"][name]
         for s in splits:
             p = (m.get("performance") or {}).get(s)
@@ -80,7 +88,7 @@ def delong_rows(scores, splits: list[str]) -> list[list[str]]:
 
 def _calibration_rows(doc: dict, splits: list[str]) -> list[list[str]]:
     rows = [["Model", "Split", "Calibration intercept", "Calibration slope", "Brier score"]]
-    for name in MODEL_TITLES:
+    for name in _fitted(doc):
         for s in splits:
             p = (doc["models"][name].get("performance") or {}).get(s)
             if p:
@@ -91,7 +99,7 @@ def _calibration_rows(doc: dict, splits: list[str]) -> list[list[str]]:
 
 def _logrank_rows(doc: dict) -> list[list[str]]:
     rows = [["Model", "Cohort", "Predicted pCR: n (events)", "Predicted non-pCR: n (events)", "log-rank P"]]
-    for name in MODEL_TITLES:
+    for name in _fitted(doc):
         surv = doc["models"][name].get("survival")
         if not surv:
             continue
@@ -153,7 +161,7 @@ def _story(result, extra_lines) -> list:
                          "treat-all and treat-none for reference.", st["small"]),
               _figure_grid([decision_png(result.scores, _split_key(s)) for s in splits])]
     kms = [km_png(doc["models"][m]["survival"], MODEL_SHORT[m]) for m in ("model3", "prm", "gprm")
-           if doc["models"][m].get("survival")]
+           if m in _fitted(doc) and doc["models"][m].get("survival")]
     story += [h(7)]
     story += [table(_logrank_rows(doc), st["cell"]), _figure_grid(kms)] if kms else \
         [text("No DFS data in the manifest: not computed.", st["body"])]

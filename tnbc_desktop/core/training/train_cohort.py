@@ -9,8 +9,10 @@ Steps of :func:`train_from_manifest`:
    fitted on TRAINING voxels only);
 3. reader 2: features on ``mask2`` for a random subset of training patients (default 30), same habitat model
    and names, for the ICC >= 0.75 filter;
-4. :func:`~tnbc_desktop.core.training.fit.fit_models` (training rows), evaluation on validation and external;
-5. :func:`~tnbc_desktop.core.bundle.assemble_bundle` + :func:`~tnbc_desktop.core.bundle.save_bundle`.
+4. training envelope: the acquisition range of the training patients (:mod:`.envelope`), for the
+   intended-use gate at prediction time;
+5. :func:`~tnbc_desktop.core.training.fit.fit_models` (training rows), evaluation on validation and external;
+6. :func:`~tnbc_desktop.core.bundle.assemble_bundle` + :func:`~tnbc_desktop.core.bundle.save_bundle`.
 
 Deterministic: the same manifest, features and seed give a byte-identical bundle; ``created`` comes from
 ``options.created``, else ``SOURCE_DATE_EPOCH``, else the current time.
@@ -33,6 +35,7 @@ import pandas as pd
 
 from tnbc_desktop.core.io.atomic import write_text_atomic
 from tnbc_desktop.core.manifest import Manifest, read_manifest
+from tnbc_desktop.core.training.envelope import manifest_envelope
 from tnbc_desktop.core.training.evaluate import model_linear_predictor, model_probabilities, performance
 from tnbc_desktop.core.training.fit import SelectionSettings, fit_models
 from tnbc_desktop.errors import InputError, TnbcError
@@ -116,7 +119,7 @@ def clinical_table(manifest: Manifest) -> pd.DataFrame:
     problems: list[str] = []
     records = []
     for r in manifest.rows:
-        rec = {"patient_id": r.patient_id, "split": r.split, "pcr": float(r.pcr),
+        rec = {"patient_id": r.patient_id, "split": r.split, "collection": r.collection or "", "pcr": float(r.pcr),
                "dfs_months": np.nan if r.dfs_months is None else float(r.dfs_months),
                "dfs_event": np.nan if r.dfs_event is None else float(r.dfs_event),
                "ki67_high": np.nan, "lvi": np.nan, "vaf_sum": np.nan}
@@ -182,7 +185,7 @@ def _reader2_manifest(manifest: Manifest, out: Path, n: int, seed: int) -> tuple
     w.writerow(["patient_id", "study", "mask", "phase_times_s", "split"])
     for r in chosen:
         times = ";".join(f"{t:g}" for t in r.phase_times_s) if r.phase_times_s else ""
-        w.writerow([r.patient_id, str(r.study), str(r.mask2), times, "train"])
+        w.writerow([r.patient_id, r.study_text, str(r.mask2), times, "train"])
     path = out / "reader2_manifest.csv"
     write_text_atomic(path, buf.getvalue())
     return path, [r.patient_id for r in chosen]
@@ -199,20 +202,47 @@ def _clinical_frame(table: pd.DataFrame, clin: pd.DataFrame, models: dict) -> pd
 def score_patients(table: pd.DataFrame, clin: pd.DataFrame, models: dict) -> pd.DataFrame:
     """P(pCR) per model for every patient of ``table`` (NaN where an input is missing)."""
     both = _clinical_frame(table, clin, models)
-    out = clin.loc[table.index, ["split", "pcr", "dfs_months", "dfs_event"]].copy()
+    cols = ["split", "pcr", "dfs_months", "dfs_event"] + (["collection"] if "collection" in clin.columns else [])
+    out = clin.loc[table.index, cols].copy()
     for name in MODEL_KEYS:
-        out[f"p_{name}"] = model_probabilities(models[name], both)
+        fitted = "not_trainable" not in models[name]
+        out[f"p_{name}"] = model_probabilities(models[name], both) if fitted else np.nan
     return out
 
 
 def _external_block(models: dict, scores: pd.DataFrame) -> None:
+    """External performance, overall and per collection (when the manifest names collections)."""
     ext = scores[scores["split"] == "external"]
     if ext.empty:
         return
     for name in MODEL_KEYS:
+        if "not_trainable" in models[name]:
+            continue
         ok = ext[f"p_{name}"].notna().to_numpy()
         perf = performance(ext["pcr"].to_numpy()[ok], ext[f"p_{name}"].to_numpy()[ok], models[name]["cutoff"])
         models[name]["performance"]["external"] = perf
+        by = {}
+        groups = ext[ok].groupby("collection") if "collection" in ext.columns else ()
+        for coll, sub in groups:
+            if coll:
+                by[str(coll)] = collection_performance(sub["pcr"].to_numpy(), sub[f"p_{name}"].to_numpy(),
+                                                       models[name]["cutoff"])
+        if by:
+            models[name]["performance"]["external_by_collection"] = by
+
+
+def collection_performance(y, prob, cutoff: float) -> dict:
+    """Performance on one external collection. Small collections still get an AUC (Mann-Whitney) when both
+    classes are present; the DeLong CI and calibration need two of each class, else they are None. [D]"""
+    y = np.asarray(y).astype(int)
+    full = performance(y, prob, cutoff)
+    if full is not None:
+        return full
+    from tnbc_desktop.core.training.stats import auc
+
+    both = 0 < int(y.sum()) < y.size
+    return {"n": int(y.size), "n_pcr": int(y.sum()), "auc": auc(y, np.asarray(prob, float)) if both else None,
+            "auc_ci": [None, None]}
 
 
 def _created(options: TrainOptions) -> str:
@@ -287,6 +317,11 @@ def train_from_manifest(manifest_path: str | Path, options: TrainOptions,
         notes.append(f"{len(missing)} patient(s) without features were left out: {', '.join(sorted(missing)[:10])}")
     table = table.loc[[r.patient_id for r in manifest.rows if r.patient_id in table.index]]
     table = table.astype(float)
+    say("reading the training patients' acquisition (training envelope for the intended-use gate)")
+    t0 = time.perf_counter()
+    envelope, env_notes = manifest_envelope([r for r in manifest.by_split("train") if r.patient_id in table.index])
+    notes.extend(env_notes)
+    timings["envelope_s"] = time.perf_counter() - t0
 
     reader2 = None
     t0 = time.perf_counter()
@@ -322,6 +357,7 @@ def train_from_manifest(manifest_path: str | Path, options: TrainOptions,
     _external_block(models, scores)
     notes.extend(fit["notes"])
     doc = _assemble(options, manifest, clin, models, fit, habitat_model, names, table.shape[1], notes)
+    doc["training_envelope"] = envelope.to_dict()
     say(f"writing {out}")
     from tnbc_desktop.core.bundle import save_bundle, seal
 
