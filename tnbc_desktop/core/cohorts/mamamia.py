@@ -194,7 +194,8 @@ def _problem(rec: ClinicalRecord, files: list[Path] | None, mask: Path | None) -
         return "no phase images (images/<id>/<id>_0000.nii.gz, ...)"
     indices = [int(_PHASE_FILE.match(f.name).group("k")) for f in files]
     if indices != list(range(len(files))):
-        return f"phase files are not numbered 0000..{len(files) - 1:04d} (found {', '.join(f'{i:04d}' for i in indices)})"
+        found = ", ".join(f"{i:04d}" for i in indices)
+        return f"phase files are not numbered 0000..{len(files) - 1:04d} (found {found})"
     if mask is None:
         return "no expert segmentation (segmentations/expert/<id>.nii.gz)"
     if rec.pcr is None:
