@@ -72,6 +72,17 @@ class PhaseInfo:
 
 
 @dataclass(frozen=True)
+class SourceImage:
+    """One 2D DICOM image of the study: its file, frame (None for a single-frame file) and SOP Instance UID.
+
+    Kept so that derived objects (DICOM-SEG, SR) can reference the images they were computed from."""
+
+    path: str
+    sop_instance_uid: str
+    frame: int | None = None
+
+
+@dataclass(frozen=True)
 class PatientIdentity:
     """Identifiers read from the input (never logged; replaced when de-identifying)."""
 
@@ -104,6 +115,8 @@ class DCEStudy:
     study_uid: str = ""
     identity: PatientIdentity = field(default_factory=PatientIdentity)
     notes: tuple[str, ...] = ()
+    # [phase][z] the DICOM image behind each slice; () for a study read from NIfTI/NRRD
+    source_images: tuple[tuple[SourceImage, ...], ...] = ()
 
     @property
     def n_phases(self) -> int:

@@ -42,8 +42,10 @@ def edit_phases(study: DCEStudy, order: list[int], times: list[float]) -> DCEStu
                            else by_index[i].source_tag)
                    for i, t in zip(order, times))
     unchanged = list(order) == list(range(study.n_phases)) and np.allclose(times, study.phase_times_s)
+    source_images = tuple(study.source_images[i] for i in order) if study.source_images else ()
     return replace(study, data=study.data[list(order)], phase_times_s=tuple(float(t) for t in times),
-                   phases=phases, timing_source=study.timing_source if unchanged else "user (phase table)",
+                   phases=phases, source_images=source_images,
+                   timing_source=study.timing_source if unchanged else "user (phase table)",
                    notes=study.notes + (() if unchanged else (f"phases edited by the user: order {order}",)))
 
 

@@ -78,6 +78,7 @@ class SliceHeader:
     transfer_syntax: str = ""
     study_uid: str = ""
     identity: tuple[str, ...] = ()  # values of _IDENTITY_TAGS in order
+    sop_instance_uid: str = ""
     pixels: PixelLocation | None = None  # fast path for the pixel pass (None: decode with pydicom)
 
     @property
@@ -174,6 +175,7 @@ def _common(ds, path: Path) -> dict:
         rows=int(ds.Rows), columns=int(ds.Columns), slice_thickness=_float(ds.get("SliceThickness")),
         spacing_between_slices=_float(ds.get("SpacingBetweenSlices")), instance_number=_int(ds.get("InstanceNumber")),
         transfer_syntax=ts, study_uid=str(ds.get("StudyInstanceUID", "") or ""),
+        sop_instance_uid=str(ds.get("SOPInstanceUID", "") or ""),
         identity=tuple(str(ds.get(t, "") or "") for t in _IDENTITY_TAGS),
     )
 

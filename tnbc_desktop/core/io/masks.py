@@ -3,7 +3,8 @@
 Accepted: a mask on the study grid, or on another grid covering the same physical region (voxel-edge bounding
 boxes agree to within the larger voxel size), which is resampled nearest-neighbour onto the study grid
 (``resampled=True`` and a note). Anything else is a :class:`GeometryError` giving both geometries. A mask with
-several labels needs ``label``; an empty mask is a :class:`MaskError`.
+several labels needs ``label``; an empty mask is a :class:`MaskError`. In a DICOM-SEG ``label`` is the segment
+number; without it a SEG with several segments gives the one labelled "tumour" (see ``_choose_segment``).
 """
 from __future__ import annotations
 
@@ -74,8 +75,39 @@ def select_label(values: np.ndarray, label: int | None, source: Path) -> tuple[n
     return arr == labels[0], labels[0]
 
 
-def _read_segmentation(path: Path, study: Geometry) -> tuple[np.ndarray, Geometry]:
-    """A DICOM-SEG placed onto the study grid: labels = segment numbers (uint16 [z, y, x]).
+def _segment_names(ds) -> dict[int, tuple[str, str]]:
+    """Segment number -> (label, tracking id) from the SegmentSequence (empty strings where absent)."""
+    out = {}
+    for item in ds.get("SegmentSequence") or ():
+        number = int(item.get("SegmentNumber", 0) or 0)
+        out[number] = (str(item.get("SegmentLabel", "") or ""), str(item.get("TrackingID", "") or ""))
+    return out
+
+
+def _choose_segment(present: list[int], names: dict[int, tuple[str, str]], label: int | None, path: Path) -> int:
+    """The segment to load: ``label`` if given, the only one, or the one labelled / tracked as the tumour.
+
+    [D] A SEG with several segments (e.g. tumour, habitats and ring as the app exports them) gives its tumour
+    when exactly one segment is labelled or tracked "tumour"/"tumor"; otherwise the user chooses."""
+    def shown(n):
+        return f"{n} '{names.get(n, ('', ''))[0]}'" if names.get(n, ("", ""))[0] else str(n)
+
+    if label is not None:
+        if int(label) not in present:
+            raise MaskError(f"segment {label} is not in the DICOM-SEG (segments present: "
+                            f"{', '.join(shown(n) for n in present[:20]) or 'none'})", path)
+        return int(label)
+    if len(present) == 1:
+        return present[0]
+    tumour = [n for n in present if {v.strip().lower() for v in names.get(n, ("", ""))} & {"tumour", "tumor"}]
+    if len(tumour) == 1:
+        return tumour[0]
+    listed = ", ".join(shown(n) for n in present[:20]) + (" ..." if len(present) > 20 else "")
+    raise MaskError(f"holds several labels (segments {listed}); choose one (--mask-label)", path)
+
+
+def _read_segmentation(path: Path, study: Geometry, label: int | None) -> tuple[np.ndarray, Geometry]:
+    """One segment of a DICOM-SEG placed onto the study grid (uint16 [z, y, x] holding its segment number).
 
     Frames must lie in the study's slice planes with its in-plane grid (sparse frames are fine); a SEG on
     another grid is refused with a :class:`GeometryError`."""
@@ -106,6 +138,7 @@ def _read_segmentation(path: Path, study: Geometry) -> tuple[np.ndarray, Geometr
     except (AttributeError, IndexError, KeyError, TypeError, ValueError):
         raise MaskError("DICOM-SEG lacks the plane orientation/position or segment number of its frames", path) \
             from None
+    chosen = _choose_segment(sorted(set(segments)), _segment_names(ds), label, path)
     d = np.asarray(study.direction, dtype=float).reshape(3, 3)
     same_plane = (np.allclose(ori, np.concatenate([d[:, 0], d[:, 1]]), atol=1e-3)
                   and np.allclose(spacing, study.spacing_mm[1:], rtol=1e-4)
@@ -118,7 +151,8 @@ def _read_segmentation(path: Path, study: Geometry) -> tuple[np.ndarray, Geometr
                             f"{spacing[0]:g} mm) do not lie on the study grid ({study.describe()})", path)
     labels = np.zeros(study.shape, dtype=np.uint16)
     for frame, z, seg in zip(frames, k, segments):
-        labels[z][frame.astype(bool)] = seg
+        if seg == chosen:
+            labels[z][frame.astype(bool)] = seg
     return labels, study
 
 
@@ -140,7 +174,7 @@ def load_mask(path: str | Path, study_geometry: Geometry, label: int | None = No
         if values.ndim != 3:
             raise MaskError(f"is {values.ndim}D; a 3D mask is needed", p)
     else:
-        values, geometry = _read_segmentation(p, study_geometry)
+        values, geometry = _read_segmentation(p, study_geometry, label)
     binary, chosen = select_label(values, label, p)
     resampled = False
     if not geometry.same_grid(study_geometry):

@@ -15,7 +15,7 @@ from tnbc_desktop.core.io.dicom_pixels import read_slice_pixels
 from tnbc_desktop.core.io.dicom_read import list_candidate_files, scan_headers
 from tnbc_desktop.core.io.dicom_sort import MIN_PHASES, sort_phases
 from tnbc_desktop.core.io.volumes import is_volume_path, read_sidecar_times, read_volume
-from tnbc_desktop.core.study import DCEStudy, PatientIdentity, PhaseInfo
+from tnbc_desktop.core.study import DCEStudy, PatientIdentity, PhaseInfo, SourceImage
 from tnbc_desktop.errors import DicomError, GeometryError, InputError, TimingError
 from tnbc_desktop.logsafe import get_logger, register_identifiers
 
@@ -80,9 +80,11 @@ def load_dicom_study(files: list[Path], strict: bool, source: str,
                   n_slices=len(phase))
         for p, phase in enumerate(sorted_phases.grid))
     first = sorted_phases.grid[0][0]
+    source_images = tuple(tuple(SourceImage(path=h.path, sop_instance_uid=h.sop_instance_uid, frame=h.frame)
+                                for h in phase) for phase in sorted_phases.grid)
     return DCEStudy(data=data, phase_times_s=times, geometry=geometry, phases=phases, layout=sorted_phases.layout,
                     timing_source=timing_source, source=source, study_uid=first.study_uid,
-                    identity=_identity(first.identity), notes=tuple(notes))
+                    identity=_identity(first.identity), notes=tuple(notes), source_images=source_images)
 
 
 def load_volume_study(paths: list[Path], phase_times_s: Sequence[float] | None, source: str) -> DCEStudy:
