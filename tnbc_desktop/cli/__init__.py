@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "synth",
     "maf",
     "features",
+    "segment",
     "bundle",
     "train",
     "analyze",

@@ -42,7 +42,8 @@ class Segment:
     Altered Structure / Neoplasm); ``tracking_id``: a short stable name other objects (the SR) refer to;
     ``colour_rgb``: 0..255 RGB, stored as the CIELab Recommended Display value; ``algorithm_family``: the
     CID 7162 family of the algorithm that made it (e.g. Cluster Analysis), None for a segment the app did not
-    compute (a user-supplied mask: algorithm type MANUAL)."""
+    compute (a user-supplied mask: algorithm type MANUAL); ``semi_automatic``: the algorithm was steered by
+    the user (seed, threshold, hand edits), stored as algorithm type SEMIAUTOMATIC instead of AUTOMATIC."""
 
     label: str
     array: np.ndarray
@@ -52,6 +53,7 @@ class Segment:
     tracking_id: str
     anatomic_region: Code | None = None
     algorithm_family: Code | None = None
+    semi_automatic: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def _description(number: int, seg: Segment) -> hd.seg.SegmentDescription:
     if seg.algorithm_family is None:
         kind, algorithm = hd.seg.SegmentAlgorithmTypeValues.MANUAL, None
     else:
-        kind = hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC
+        kind = hd.seg.SegmentAlgorithmTypeValues["SEMIAUTOMATIC" if seg.semi_automatic else "AUTOMATIC"]
         algorithm = hd.AlgorithmIdentificationSequence(name=SOFTWARE_NAME, version=__version__,
                                                        family=seg.algorithm_family)
     return hd.seg.SegmentDescription(
