@@ -21,7 +21,7 @@ def _xyz(zyx) -> tuple[int, int, int]:
     return x, y, z
 
 
-def _deep_seed(p, habitat: int = 3) -> tuple[int, int, int]:
+def deep_seed(p, habitat: int = 3) -> tuple[int, int, int]:
     """The voxel of ``habitat`` farthest from its edge (a click in the middle of that habitat)."""
     from scipy import ndimage
 
@@ -71,7 +71,7 @@ def test_seed_outside_enhancing_tissue_is_refused_with_a_clear_message(patients,
 
 def test_threshold_too_low_leaks_and_is_refused(patients):
     p = patients[1]
-    seed = _deep_seed(p)
+    seed = deep_seed(p)
     with pytest.raises(SegmentationError, match="search box|fills"):
         segment_lesion(p.study, SegmentationRequest(seed_xyz=seed, threshold_pe=4.0))
 
@@ -79,7 +79,7 @@ def test_threshold_too_low_leaks_and_is_refused(patients):
 def test_user_box_limits_the_region_and_bad_boxes_are_refused(patients):
     p = patients[2]
     zs, ys, xs = np.nonzero(p.mask.array)
-    seed = _deep_seed(p)
+    seed = deep_seed(p)
     x0, x1 = int(xs.min()), int(xs.max())
     y0, y1 = int(ys.min()), int(ys.max())
     zc = seed[2]
@@ -98,7 +98,7 @@ def test_user_box_limits_the_region_and_bad_boxes_are_refused(patients):
 def test_threshold_change_reuses_the_box_and_raising_it_shrinks_the_core(patients):
     p = patients[3]
     seg = LesionSegmenter(p.study)
-    seed = _deep_seed(p)
+    seed = deep_seed(p)
     low = seg.segment(SegmentationRequest(seed_xyz=seed, threshold_pe=70.0))
     cached = seg._cached[1]
     high = seg.segment(SegmentationRequest(seed_xyz=seed, threshold_pe=120.0))

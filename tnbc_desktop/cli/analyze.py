@@ -71,6 +71,7 @@ def result_json(result: CaseResult, report_path: Path | None = None, deidentify:
                "registration": qc.registration, "early_phase": qc.early_phase, "late_phase": qc.late_phase,
                "n_invalid_voxels": qc.n_invalid_voxels, "n_ser_clipped": qc.n_ser_clipped,
                "mask_resampled": qc.mask_resampled, "mask_volume_ml": qc.mask_volume_ml,
+               "mask_provenance": redact(qc.mask_provenance),
                "ring_volume_ml": qc.ring_volume_ml, "out_of_range": [redact(s) for s in qc.out_of_range],
                "not_computable": [redact(s) for s in qc.not_computable]},
         "tumour_reading": reading_json(result.reading),

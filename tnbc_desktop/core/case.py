@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from tnbc_desktop.core.segmentation.provenance import MaskProvenance
 from tnbc_desktop.core.study import DCEStudy, Mask
 from tnbc_desktop.core.tumour_reading import TumourReading
 
@@ -30,7 +31,8 @@ class CaseInputs:
     ``mask_path`` / ``mask_label``: the tumour mask; ``phase_times_s``: seconds from pre-contrast, only when
     the files carry no timing; ``maf_path`` + ``sample``: mutation panel; ``ki67`` (percent, text or number)
     and ``lvi`` ("present" / "absent" / "unknown"); ``bundle_path``: the model bundle (None = shipped demo);
-    ``deidentify``: report without identifiers and dates.
+    ``deidentify``: report without identifiers and dates; ``mask_provenance``: how the mask was made (file,
+    semi-automatic with seed/box/threshold, or edited; None = the file ``mask_path``).
     """
 
     study_source: str | Path | tuple[Path, ...]
@@ -44,6 +46,15 @@ class CaseInputs:
     bundle_path: str | Path | None = None
     deidentify: bool = False
     case_label: str = ""
+    mask_provenance: MaskProvenance | None = None
+
+    def mask_origin(self) -> str:
+        """One line saying where the mask came from (``mask_provenance``, else the mask file)."""
+        if self.mask_provenance is not None:
+            return self.mask_provenance.describe()
+        if self.mask_path:
+            return MaskProvenance.from_file(self.mask_path).describe()
+        return "in memory (no provenance recorded)"
 
     def study_paths(self) -> list[Path]:
         """The study input as a list of paths (one folder/file or several files)."""
@@ -175,6 +186,7 @@ class QualityChecks:
     n_ser_clipped: int = 0
     mask_resampled: bool = False
     mask_volume_ml: float = 0.0
+    mask_provenance: str = ""
     ring_volume_ml: float = 0.0
     out_of_range: tuple[str, ...] = ()
     not_computable: tuple[str, ...] = ()

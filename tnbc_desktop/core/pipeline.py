@@ -300,6 +300,7 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
         habitat_volumes_ml=tuple(float(n) * vvol / 1000.0 for n in _label_counts(habitats.labels)),
         n_invalid_voxels=int(maps.n_invalid), n_ser_clipped=int(maps.n_ser_clipped),
         mask_resampled=bool(mask.resampled), mask_volume_ml=float(mask.volume_ml),
+        mask_provenance=inputs.mask_origin(),
         ring_volume_ml=float(np.count_nonzero(ring)) * vvol / 1000.0,
         out_of_range=tuple(dict.fromkeys(w for p in predictions.values() for w in getattr(p, "warnings", ())
                                          if "range" in w)),

@@ -72,6 +72,7 @@ def recorded_inputs(result: CaseResult) -> dict[str, str]:
     out = input_hashes(result.inputs)
     times = ", ".join(f"{t:g}" for t in result.study.phase_times_s)
     out["phase_times_s"] = f"{times} ({result.study.timing_source})"
+    out["mask_provenance"] = result.qc.mask_provenance
     return out
 
 

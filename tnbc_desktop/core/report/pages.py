@@ -211,6 +211,7 @@ def _qc_rows(result: CaseResult, redact: Redactor) -> list[list[str]]:
             ["Registration", qc.registration],
             ["Mask", f"{qc.mask_volume_ml:.2f} mL; " + ("resampled (nearest neighbour) onto the study grid"
                                                          if qc.mask_resampled else "on the study grid")],
+            ["Mask origin", redact(qc.mask_provenance) or "not recorded"],
             ["Peritumoral ring", f"{qc.ring_volume_ml:.2f} mL (0 < d <= 5 mm)"],
             ["Habitats", f"{qc.habitat_mode}: {fr}"],
             ["Kinetic voxels", f"{qc.n_invalid_voxels} invalid (S0 guard), {qc.n_ser_clipped} with SER clipped"],

@@ -188,8 +188,7 @@ class LesionSegmenter:
         provenance = MaskProvenance(origin=MaskOrigin.SEMI_AUTOMATIC, seed_xyz=(sx, sy, sz),
                                     box_xyz=None if request.box_xyz is None else tuple(int(v) for v in request.box_xyz),
                                     threshold_pe=threshold, early_phase=early, method=METHOD)
-        mask = Mask(array=full, geometry=self.study.geometry, source="semi-automatic segmentation",
-                    notes=(provenance.describe(),))
+        mask = Mask(array=full, geometry=self.study.geometry, source="semi-automatic segmentation")
         return SegmentationResult(mask=mask, provenance=provenance, box_zyx=box, seed_pe=float(pe[seed]),
                                   n_core_voxels=int(np.count_nonzero(strong & region)))
 
