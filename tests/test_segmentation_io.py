@@ -64,7 +64,7 @@ def test_nifti_reads_back_equal_and_a_nifti_study_cannot_get_a_seg(dicom_case, t
     mask = _edited(segment_lesion(study, SegmentationRequest(seed_xyz=seed)))
     save_mask(mask, study, tmp_path / "tumour.nii.gz")
     assert np.array_equal(load_mask(tmp_path / "tumour.nii.gz", study.geometry).array, mask)
-    with pytest.raises(OutputError, match="DICOM images"):
+    with pytest.raises(OutputError, match="no DICOM source images"):
         save_mask(mask, patient.study, tmp_path / "x.dcm")  # synthetic in-memory study: no DICOM behind it
     with pytest.raises(OutputError, match="empty"):
         save_mask(np.zeros_like(mask), study, tmp_path / "empty.nii.gz")
