@@ -87,7 +87,8 @@ def test_viewer_navigation_keys_overlays_and_aspect(qtbot, messages):
     assert (t.m11(), t.m22()) == pytest.approx((1.4, 0.7))
     view.set_window(10.0, 5.0)
     view.reset_window()
-    assert view.window == pytest.approx(view._default_window)
+    default = view.default_window()
+    assert view.window == pytest.approx((default.level, default.width))
     view.set_slice(999)
     assert view.current_slice == study.data.shape[1] - 1
 
@@ -115,9 +116,12 @@ def test_full_case_analysis_and_pdf(qtbot, messages, case_files, tmp_path):
         assert shown[key] == f"{pred.probability:.0%}"
     assert window.results.km.patient_group == result.survival_groups["model3"].group
     assert window.viewer.view.overlays.labels is not None
-    assert window.viewer.mode_combo.count() == 5  # signal + 4 kinetic maps
-    window.viewer.mode_combo.setCurrentIndex(1)
+    assert window.viewer.mode_combo.count() == 7  # signal, subtraction, MIP + 4 kinetic maps
+    window.viewer.mode_combo.setCurrentIndex(window.viewer.mode_combo.findData("PE"))
     assert window.viewer.view.map_image.isVisible()
+    # the reading the pipeline returned is what the viewer and the curves panel say
+    assert result.reading.diameters.describe() in window.viewer.reading.text()
+    assert window.curves.summary.text() == f"Tumour {result.reading.curve_text()}"
     assert any("H3" in label for label in window.curves.legend_labels())
     out = tmp_path / "report.pdf"
     with qtbot.waitSignal(window.reportWritten, timeout=WAIT_MS):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 CURVE_TYPE_TEXT = {"persistent": "persistent", "plateau": "plateau", "washout": "wash-out", "wash-out": "wash-out"}
 
@@ -61,9 +61,17 @@ class CurvesView(QWidget):
         self.cursor_line: CurveLine | None = None
         self._cursor_item = None
         self._error_bars: list = []
+        self.summary = QLabel("")
+        self.summary.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
         layout.addWidget(self.plot)
+
+    def set_summary(self, text: str) -> None:
+        """The tumour's curve type line above the plot (most suspicious and mean curve); "" hides it."""
+        self.summary.setText(f"Tumour {text}" if text else "")
+        self.summary.setVisible(bool(text))
 
     def set_curves(self, lines: list[CurveLine]) -> None:
         self.lines = list(lines)

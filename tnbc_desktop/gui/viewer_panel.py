@@ -1,13 +1,16 @@
-"""The centre of the window: the slice view with its controls, overlay toggles and habitat legend."""
+"""The centre of the window: the axial view (with coronal and sagittal reformats beside it in the 3-view
+layout), its controls (slice, phase, display, window presets, layout, ruler), overlay toggles, the habitat
+legend and the tumour's reading (longest diameters, curve type)."""
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from tnbc_desktop.core.study import DCEStudy
 from tnbc_desktop.gui.image_view import SliceView
+from tnbc_desktop.gui.reformat_views import PlaneView
 from tnbc_desktop.gui.overlays import OverlayToggles, habitat_legend_rows
 from tnbc_desktop.gui.palette import OUTLINE_COLOUR, RING_COLOUR, hex_colour
 
@@ -30,6 +33,34 @@ class ViewerPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.view = SliceView(self)
+        self.coronal = PlaneView("coronal", self.view)
+        self.sagittal = PlaneView("sagittal", self.view)
+        for reformat in (self.coronal, self.sagittal):
+            self.view.attach_reformat(reformat)
+        self.views = QSplitter(Qt.Orientation.Horizontal)
+        self.views.addWidget(self.view)
+        side = QSplitter(Qt.Orientation.Vertical)
+        side.addWidget(self.sagittal)
+        side.addWidget(self.coronal)
+        self.views.addWidget(side)
+        self.views.setStretchFactor(0, 3)
+        self.views.setStretchFactor(1, 2)
+        self.reformat_side = side
+        self.layout_combo = QComboBox()
+        self.layout_combo.addItem("Axial + sagittal + coronal", "3")
+        self.layout_combo.addItem("Axial only", "1")
+        self.layout_combo.setToolTip("Views: the axial slice alone, or with sagittal and coronal reformats")
+        self.layout_combo.currentIndexChanged.connect(
+            lambda _i: self.reformat_side.setVisible(self.layout_combo.currentData() == "3"))
+        self.window_combo = QComboBox()
+        self.window_combo.setToolTip("Window/level presets (left-drag adjusts, ctrl + double-click resets)")
+        self.window_combo.activated.connect(self._preset_chosen)
+        self.ruler_button = QPushButton("Ruler")
+        self.ruler_button.setCheckable(True)
+        self.ruler_button.setToolTip("Measure a distance in mm on the axial view (drag the ends)")
+        self.ruler_button.toggled.connect(self._ruler_toggled)
+        self.reading = QLabel("")
+        self.reading.setWordWrap(True)
         self.slice_slider = QSlider(Qt.Orientation.Horizontal)
         self.slice_slider.setToolTip("Slice (mouse wheel or Up/Down arrows)")
         self.phase_combo = QComboBox()
@@ -61,19 +92,26 @@ class ViewerPanel(QWidget):
         controls.addWidget(self.phase_combo, 1, 1)
         controls.addWidget(QLabel("Display"), 1, 2)
         controls.addWidget(self.mode_combo, 1, 3)
+        controls.addWidget(QLabel("Window"), 2, 0)
+        controls.addWidget(self.window_combo, 2, 1)
+        controls.addWidget(self.layout_combo, 2, 2)
+        controls.addWidget(self.ruler_button, 2, 3)
         toggles = QHBoxLayout()
         for w in (self.outline_box, self.habitats_box, self.ring_box, QLabel("Opacity"), self.opacity_slider):
             toggles.addWidget(w)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.view, stretch=1)
+        layout.addWidget(self.views, stretch=1)
         layout.addLayout(controls)
         layout.addLayout(toggles)
+        layout.addWidget(self.reading)
         layout.addWidget(self.legend)
         layout.addWidget(self.status)
 
         self.slice_slider.valueChanged.connect(self.view.set_slice)
         self.phase_combo.currentIndexChanged.connect(self._phase_selected)
         self.mode_combo.currentIndexChanged.connect(lambda _i: self.view.set_mode(self.mode_combo.currentData()))
+        self.view.modeChanged.connect(self._mode_shown)
+        self.view.windowDefaultsChanged.connect(self._fill_presets)
         self.view.sliceChanged.connect(self._sync)
         self.view.phaseChanged.connect(self._sync)
         self.view.windowChanged.connect(lambda *_a: self._sync())
@@ -102,10 +140,55 @@ class ViewerPanel(QWidget):
         self.mode_combo.blockSignals(True)
         self.mode_combo.clear()
         self.mode_combo.addItem("DCE signal", "signal")
+        self.mode_combo.addItem("Subtraction (phase - pre)", "subtraction")
+        self.mode_combo.addItem("MIP of subtraction", "mip")
         for name in ("PE", "SER", "WIS", "WOS"):
             if name in maps:
                 self.mode_combo.addItem(f"{name} map", name)
+        self.mode_combo.setCurrentIndex(max(self.mode_combo.findData(self.view.mode), 0))
         self.mode_combo.blockSignals(False)
+        self._mode_shown(self.view.mode)
+
+    def set_reading(self, reading, curve_type_known: bool = True) -> None:
+        """Show a ``TumourReading`` (diameters drawn on the axial view; text below the controls); None clears."""
+        if reading is None:
+            self.view.set_diameter(None)
+            self.reading.setText("")
+            return
+        self.view.set_diameter(reading.diameters)
+        parts = []
+        if reading.diameters is not None:
+            parts.append(f"Tumour: {reading.diameters.describe()} (outer voxel edges)")
+        if curve_type_known:
+            parts.append(reading.curve_text())
+        self.reading.setText("; ".join(parts))
+        self.reading.setToolTip(f"Curve type rule: {reading.rule}")
+
+    def _mode_shown(self, mode: str) -> None:
+        self.opacity_slider.blockSignals(True)
+        self.opacity_slider.setValue(int(round(100 * self.view.fill_opacity)))
+        self.opacity_slider.blockSignals(False)
+        self._fill_presets()
+
+    def _fill_presets(self) -> None:
+        self.presets = self.view.window_presets()
+        self.window_combo.blockSignals(True)
+        self.window_combo.clear()
+        for name in self.presets:
+            self.window_combo.addItem(name)
+        self.window_combo.blockSignals(False)
+
+    def _preset_chosen(self, index: int) -> None:
+        name = self.window_combo.itemText(index)
+        if name in getattr(self, "presets", {}):
+            w = self.presets[name]
+            self.view.set_window(w.level, w.width)
+
+    def _ruler_toggled(self, on: bool) -> None:
+        if on:
+            self.view.ruler.start()
+        else:
+            self.view.ruler.stop()
 
     def set_legend(self, fractions, centroids, has_mask: bool = True, has_ring: bool = False) -> None:
         lines = []
@@ -153,8 +236,10 @@ class ViewerPanel(QWidget):
         level, width = self.view.window
         seg = "" if self.view.segmentation_visible else "   overlays hidden (g)"
         sy, sx = study.spacing_mm[1], study.spacing_mm[2]
+        shown = {"subtraction": f"   subtraction phase {p + 1} - phase 1",
+                 "mip": f"   MIP of phase {p + 1} - phase 1"}.get(self.view.mode, "")
         self.status.setText(
-            f"Slice {z + 1}/{self.view.n_slices()}   phase {p} ({study.phase_times_s[p]:g} s)   "
+            f"Slice {z + 1}/{self.view.n_slices()}   phase {p} ({study.phase_times_s[p]:g} s){shown}   "
             f"W {width:.0f} L {level:.0f}   pixel {sx:g} x {sy:g} mm   "
             f"screen {screen_orientation(study.geometry.direction)}"
             f"{seg}{self._cursor_text}")

@@ -178,6 +178,7 @@ class WindowBinding:
         self.viewer.view.set_overlays(mask=mask, centre_on_mask=True)
         self.viewer.set_legend(None, None, has_mask=mask is not None)
         self._show_region_curves({"tumour": mask} if mask is not None else {})
+        self._show_reading(None)
         self.store.add_recent(self.state.study_source, self.state.mask_path)
         self.caseLoaded.emit()
 
@@ -217,6 +218,17 @@ class WindowBinding:
                 lines.append(CurveLine(name, c.times_s, c.mean, c.sd, c.curve_type, rgb))
         self.curves.set_curves(lines)
         self._phase_shown(self.viewer.view.current_phase)
+
+    def _show_reading(self, reading) -> None:
+        """Diameters and curve type of the result's reading, or - before an analysis - of the shown mask."""
+        if reading is None and self.case is not None and self.case.mask is not None:
+            from tnbc_desktop.core.tumour_reading import read_tumour
+
+            reading = read_tumour(self.case.mask.array, self.case.study.spacing_mm, {})
+            self.viewer.set_reading(reading, curve_type_known=False)
+        else:
+            self.viewer.set_reading(reading)
+        self.curves.set_summary("" if reading is None or self.result is None else reading.curve_text())
 
     def _phase_shown(self, phase: int) -> None:
         study = self.viewer.view.study
@@ -329,6 +341,7 @@ class WindowBinding:
         self.viewer.set_kinetic_maps({n: getattr(maps, n.lower()) for n in ("PE", "SER", "WIS", "WOS")})
         self.viewer.set_legend(habitats.fractions, habitats.centroids_original, has_mask=True, has_ring=True)
         self._show_result_curves(result)
+        self._show_reading(result.reading)
         self.results.show_result(result)
         self.export_button.setEnabled(True)
         self.analysisFinished.emit(result)
