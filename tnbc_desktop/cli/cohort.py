@@ -1,6 +1,9 @@
 """``tnbc-desktop cohort extract MANIFEST --out DIR [--scheduler tcp://HOST:PORT] [--workers N] [--only FILE]
 [--habitat-model JSON]``: resumable cohort feature extraction on Dask (see ``tnbc_desktop.core.cohort``).
 
+``tnbc-desktop cohort manifest mama-mia ROOT --out MANIFEST [--subtype S] [--external DUKE,ISPY1]
+[--clinical TABLE.xlsx] [--strict]``: the manifest of a MAMA-MIA download (``tnbc_desktop.core.cohorts``).
+
 Exit codes: 0 every patient has features; 1 some patients failed (listed, details in ``DIR/failed/``);
 2 the run could not start (bad manifest, options, scheduler, ...).
 """
@@ -12,7 +15,7 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("cohort", help="cohort-scale, resumable feature extraction on Dask")
+    p = sub.add_parser("cohort", help="cohort manifests of public datasets; resumable feature extraction on Dask")
     csub = p.add_subparsers(dest="cohort_command", metavar="ACTION")
     e = csub.add_parser("extract", help="extract features for every patient of a manifest (resumable)",
                         description="Extract features for every manifest row, one Dask task per patient. "
@@ -28,6 +31,20 @@ def register(sub) -> None:
                                            "one on the training rows")
     e.add_argument("--ring-width-mm", type=float, default=5.0, help="peritumoral ring width (default 5 mm)")
     e.set_defaults(func=run_extract)
+    m = csub.add_parser("manifest", help="write the manifest of a downloaded public cohort (MAMA-MIA)",
+                        description="Read a public cohort as downloaded and write the app's manifest: one row per "
+                                    "patient with its phase files, mask, phase times, pCR, DFS and split. "
+                                    "Patients whose files are missing are listed and left out.")
+    m.add_argument("cohort", choices=("mama-mia",), help="which public cohort the folder holds")
+    m.add_argument("root", help="the download's root folder (images/, segmentations/expert/, clinical table)")
+    m.add_argument("--out", required=True, help="manifest CSV to write")
+    m.add_argument("--subtype", default="triple_negative",
+                   help="tumor_subtype to keep (default triple_negative; 'all' keeps every patient)")
+    m.add_argument("--external", default="DUKE,ISPY1",
+                   help="collections used as external validation (default DUKE,ISPY1; '' for none)")
+    m.add_argument("--clinical", help="clinical table (default ROOT/clinical_and_imaging_info.xlsx)")
+    m.add_argument("--strict", action="store_true", help="refuse when any patient's files are missing")
+    m.set_defaults(func=run_manifest)
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
 
@@ -67,6 +84,17 @@ def read_habitat_model(path: str | None) -> dict | None:
     except BundleError as exc:
         raise InputError(f"not a valid habitat model: {exc.problem if hasattr(exc, 'problem') else exc}",
                          path) from exc
+
+
+def run_manifest(args) -> int:
+    from tnbc_desktop.core.cohorts.mamamia import build_manifest
+
+    res = build_manifest(args.root, args.out, subtype=None if args.subtype.lower() == "all" else args.subtype,
+                         external=[c for c in args.external.split(",") if c.strip()], clinical=args.clinical,
+                         strict=args.strict)
+    print(f"manifest: {res.path}")
+    print("\n".join(res.summary_lines()))
+    return 0
 
 
 def run_extract(args) -> int:

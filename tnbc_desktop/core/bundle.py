@@ -149,8 +149,9 @@ class ModelBundle:
     @property
     def not_trainable(self) -> dict[str, str]:
         """Models the training cohort could not fit: name -> what was missing."""
-        return {name: str(d["not_trainable"]) for name, d in self.document["models"].items()
-                if isinstance(d, dict) and "not_trainable" in d}
+        models = self.document["models"]
+        return {name: str(models[name]["not_trainable"]) for name in MODEL_NAMES
+                if isinstance(models.get(name), dict) and "not_trainable" in models[name]}
 
     def required_features(self) -> list[str]:
         """Imaging feature names any model needs (clinical inputs excluded), in first-use order."""

@@ -162,7 +162,7 @@ class BundleInfo:
                    intended_use=str(doc.get("intended_use", "")), outcome=str(card.get("outcome") or "pCR"),
                    training_cohort=cohort, performance=tuple(perf), notes=notes,
                    path=str(getattr(bundle, "source", "")),
-                   not_trainable=tuple(sorted((getattr(bundle, "not_trainable", None) or {}).items())))
+                   not_trainable=tuple((getattr(bundle, "not_trainable", None) or {}).items()))
 
 
 def _auc(perf: dict) -> tuple[float | None, float | None, float | None]:

@@ -110,7 +110,7 @@ def predict_all(bundle: ModelBundle, features, pathology=None, vaf_sum: float | 
         spec = bundle.models.get(name)
         if spec is None:
             why = not_trainable.get(name, "the bundle has no such model")
-            out[name] = Prediction(name, False, reason=f"the bundle's training cohort could not fit it ({why})")
+            out[name] = Prediction(name, False, reason=f"not trainable on the bundle's training cohort: {why}")
             continue
         reason = ""
         for f in spec.features:

@@ -201,18 +201,18 @@ def fit_models(train_table: pd.DataFrame, clinical: pd.DataFrame | None, labels,
     return {"models": models, "comparisons": comparisons, "cox": cox, "selection_log": log, "notes": notes}
 
 
-CLINICAL_LABELS = {"ki67_high": "Ki-67", "lvi": "LVI", "vaf_sum": "REL/MED23 VAF (mutation file)"}
+CLINICAL_LABELS = {"ki67_high": "Ki-67", "lvi": "LVI", "vaf_sum": "REL/MED23 VAF"}
 MIN_PER_CLASS = 5  # [D] as for the training split itself (train_cohort.load_training_manifest)
 
 
 def clinical_gap(clin: pd.DataFrame, cols: list[str], y: np.ndarray) -> str:
     """'' when the training rows with every input in ``cols`` known hold >= MIN_PER_CLASS patients of each
-    class; otherwise what is missing, e.g. "no Ki-67, LVI in the training cohort (known for 0 of 120)". [D]"""
+    class; otherwise what is missing, e.g. "no Ki-67, LVI (none of the 120 training patients has it)". [D]"""
     n = len(clin)
     missing = [c for c in cols if c not in clin.columns or clin[c].notna().sum() == 0]
     if missing:
         names = ", ".join(CLINICAL_LABELS.get(c, c) for c in missing)
-        return f"no {names} in the training cohort (known for 0 of {n} training patients)"
+        return f"no {names} (none of the {n} training patients has it)"
     rows = clin[cols].notna().all(axis=1).to_numpy()
     counts = np.bincount(np.asarray(y)[rows].astype(int), minlength=2)
     if counts.min() < MIN_PER_CLASS:
