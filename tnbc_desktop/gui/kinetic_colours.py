@@ -4,8 +4,9 @@
 - WOS (signed %/min) uses a *diverging* map centred at 0: levels are symmetric, +-max(|1st|, |99th|
   percentile), so 0 (a flat late curve) is the neutral middle colour; negative (wash-out) is red, positive
   (persistent rise) blue (CET-D1, reversed).
-- SER is drawn in three bands at the BI-RADS-style cut points 0.9 and 1.1: < 0.9 persistent (sky blue),
-  0.9-1.1 plateau (yellow), > 1.1 wash-out (vermillion); levels fixed at 0..2 so the bands never move.
+- SER is drawn in three bands at the BI-RADS-style cut points 0.9 and 1.1: < 0.9 persistent (blue),
+  0.9-1.1 plateau (light grey), > 1.1 wash-out (vermillion) - the same blue / neutral / red reading as the
+  WOS map, and no band in the tumour outline's yellow; levels fixed at 0..2 so the bands never move.
 - PE and WIS (non-negative, no natural centre) use viridis over the 1st-99th percentile.
 """
 from __future__ import annotations
@@ -19,7 +20,8 @@ from tnbc_desktop.core.palette import OKABE_ITO
 
 SER_CUTS = (0.9, 1.1)
 SER_LEVELS = (0.0, 2.0)
-SER_BAND_COLOURS = (OKABE_ITO["sky_blue"], OKABE_ITO["yellow"], OKABE_ITO["vermillion"])
+PLATEAU_GREY = (225, 225, 225)
+SER_BAND_COLOURS = (OKABE_ITO["blue"], PLATEAU_GREY, OKABE_ITO["vermillion"])
 
 
 @dataclass(frozen=True, eq=False)

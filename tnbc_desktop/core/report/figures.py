@@ -16,6 +16,7 @@ from matplotlib.patches import Patch
 
 from tnbc_desktop.core import palette
 from tnbc_desktop.core.case import CurveSummary, SurvivalGroup
+from tnbc_desktop.core.tumour_reading import display_curve_type
 
 HABITAT_COLOURS = tuple(palette.hex_colour(palette.HABITAT_COLOURS[h]) for h in palette.HABITAT_LABELS)
 HABITAT_NAMES = tuple(palette.HABITAT_NAMES[h] for h in palette.HABITAT_LABELS)
@@ -128,7 +129,7 @@ def curves_figure(curves: Mapping[str, CurveSummary], size_in: tuple[float, floa
         if mean.size == 0 or not np.isfinite(mean[0]) or mean[0] == 0:
             continue
         rel = 100.0 * (mean - mean[0]) / mean[0]
-        label = f"{name} ({curve.curve_type})" if curve.curve_type else name
+        label = f"{name} ({display_curve_type(curve.curve_type)})" if curve.curve_type else name
         ax.plot(curve.times_s, rel, marker="o", markersize=2.5, linewidth=1.2 if name != "tumour" else 1.8,
                 color=CURVE_COLOURS.get(name), linestyle="--" if name == "ring" else "-", label=label)
     ax.set_xlabel("time from pre-contrast (s)", fontsize=7)
