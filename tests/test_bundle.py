@@ -39,7 +39,9 @@ def example_bundle_dict(is_demo: bool = True) -> dict:
     habitat = {"feature_order": ["WIS", "WOS", "SER", "PE"], "scaler_mean": [1.0, 0.1, 1.2, 80.0],
                "scaler_sd": [0.5, 0.2, 0.3, 30.0], "centroids_z": [[-1, -1, -1, -1], [0, 0, 0, 0], [1, 1, 1, 1]],
                "winsor_low": [0, -5, 0, 0], "winsor_high": [10, 5, 3, 400], "ser_clip": 3.0, "slopes": "relative"}
-    extraction = {"pyradiomics_params_file": "radiomics_params.yaml", "pyradiomics_params_sha256": "a" * 64,
+    from tnbc_desktop.core.features.params import load_params
+
+    extraction = {"pyradiomics_params_file": "radiomics_params.yaml", "pyradiomics_params_sha256": load_params().sha256,
                   "kinetic_settings": {"early_phase": 1}, "ring_width_mm": 5.0, "msi_connectivity": "2d-8"}
     return assemble_bundle(name="test-bundle", version="0.0.1", models=models, habitat_model=habitat,
                            extraction=extraction, is_demo=is_demo,
@@ -165,3 +167,57 @@ def test_cli_verify_and_show(bundle_path, tmp_path, capsys):
     assert cli_main(["bundle", "verify", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "hash mismatch" in err and len(err.strip().splitlines()) == 1
+
+
+def _resealed(path, mutate):
+    """The bundle at ``path`` changed by ``mutate`` and re-hashed (content hash valid, so only the check under
+    test can refuse it)."""
+    return _rewrite(path, mutate, rehash=True)
+
+
+def test_parameter_file_hash_mismatch_names_both_hashes(bundle_path):
+    from tnbc_desktop.core.features.params import load_params
+
+    shipped = load_params().sha256
+    other = "0123456789abcdef" * 4
+    _resealed(bundle_path, lambda d: d["extraction"].__setitem__("pyradiomics_params_sha256", other))
+    with pytest.raises(BundleError) as err:
+        load_bundle(bundle_path)
+    assert other in str(err.value) and shipped in str(err.value)
+    assert len(str(err.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "/dev/zero", "../resources/radiomics_params.yaml",
+                                  "other_params.yaml", "radiomics_params.yaml/../../../etc/passwd"])
+def test_parameter_file_outside_the_shipped_resources_is_refused_unread(bundle_path, monkeypatch, name):
+    """A bundle names a shipped parameter file by name only; anything else is refused before any file is read."""
+    import tnbc_desktop.core.bundle_settings as bs
+
+    def no_read(*_a, **_k):
+        raise AssertionError("the parameter file must not be read")
+
+    monkeypatch.setattr(bs, "load_params", no_read)
+    _resealed(bundle_path, lambda d: d["extraction"].__setitem__("pyradiomics_params_file", name))
+    with pytest.raises(BundleError, match="pyradiomics_params_file"):
+        load_bundle(bundle_path)
+    with pytest.raises(BundleError, match="pyradiomics_params_file"):
+        bs.shipped_params(name, "0" * 64, "test")  # the code refuses too, not only the schema
+
+
+def test_extraction_settings_are_typed_and_strict(bundle_path):
+    from tnbc_desktop.core.kinetics import KineticSettings
+    from tnbc_desktop.core.msi import MsiConnectivity
+
+    b = load_bundle(bundle_path)
+    assert b.settings.kinetic == KineticSettings(early_phase=1)
+    assert b.settings.msi_connectivity is MsiConnectivity.IN_PLANE_8 and b.settings.ring_width_mm == 5.0
+    assert b.habitat.slopes == "relative"
+    _resealed(bundle_path, lambda d: d["extraction"]["kinetic_settings"].__setitem__("ser_clp", 3.0))
+    with pytest.raises(BundleError, match="ser_clp"):
+        load_bundle(bundle_path)
+
+
+def test_kinetic_slope_mode_must_match_the_habitat_model(bundle_path):
+    _resealed(bundle_path, lambda d: d["extraction"]["kinetic_settings"].__setitem__("slopes", "absolute"))
+    with pytest.raises(BundleError, match="slopes"):
+        load_bundle(bundle_path)

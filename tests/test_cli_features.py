@@ -45,7 +45,7 @@ def json_run(patient_files, tmp_path_factory):
 
 def test_json_output_has_every_requested_name(json_run):
     doc, res = json_run
-    assert set(doc) == {"values", "not_computable", "params_sha256", "timings_s", "notes"}
+    assert set(doc) == {"values", "not_computable", "params_sha256", "timings_s", "notes", "habitat_fractions"}
     assert set(doc["values"]) | set(doc["not_computable"]) == set(NAMES)
     assert all(np.isfinite(v) for v in doc["values"].values())
     assert doc["params_sha256"] == load_params().sha256
@@ -85,38 +85,75 @@ def test_csv_output_equals_json_and_in_process_extraction(json_run, patient_file
     assert fs.values == doc["values"]
 
 
-def test_bundle_habitat_model_is_used(patient_files, tmp_path):
-    """With --bundle the habitats come from the bundle's population model (assign_habitats)."""
+def _parity_bundle(path, **extraction):
     from tests.test_bundle import example_bundle_dict
-    from tnbc_desktop.core.bundle import save_bundle
-    from tnbc_desktop.core.features import RegionMasks, extract_features
-    from tnbc_desktop.core.habitats import assign_habitats, kinetic_settings_for
-    from tnbc_desktop.core.io.masks import load_mask
-    from tnbc_desktop.core.io.study_loader import load_study
-    from tnbc_desktop.core.kinetics import KineticSettings, compute_kinetic_maps
-    from tnbc_desktop.core.regions import peritumoral_ring
+    from tnbc_desktop.core.bundle import load_bundle, save_bundle
+
+    doc = example_bundle_dict()
+    doc["extraction"].update(extraction)
+    doc["models"]["model1"]["features"][0] = "MSI_H1H2"  # an MSI feature too: it must use the bundle's neighbourhood
+    return load_bundle(save_bundle(doc, path))
+
+
+def test_features_analyze_and_cohort_extraction_give_the_same_values(patient_files, tmp_path):
+    """Parity: ``features --bundle B --only <B's names>``, ``analyze --bundle B`` and the cohort extraction
+    task give identical values for every name B uses and identical habitat fractions (B: 3D-26 MSI, 4 mm ring,
+    a non-default SER clip in the habitat model - each would show a second chain with other settings)."""
+    import pyarrow.parquet as pq
+
+    from tnbc_desktop.core.cohort_worker import patient_task
 
     files, _ = patient_files
-    bundle_doc = example_bundle_dict()
-    bundle = save_bundle(bundle_doc, tmp_path / "b.json")
-    names = tmp_path / "n.txt"
-    names.write_text("H1__original_firstorder_Mean\nH2__original_firstorder_Mean\nMSI_H1H2\n")
+    bundle = _parity_bundle(tmp_path / "b.json", msi_connectivity="3d-26", ring_width_mm=4.0)
+    names = bundle.required_features()
+    names_file = tmp_path / "n.txt"
+    names_file.write_text("\n".join(names) + "\n")
     out = tmp_path / "f.json"
-    res = _cli(files.study, "--mask", files.mask, "--only", names, "--bundle", bundle, "--out", out, home=tmp_path)
+    res = _cli(files.study, "--mask", files.mask, "--only", names_file, "--bundle", bundle.source, "--out", out,
+               home=tmp_path)
     assert res.returncode == 0, res.stderr
-    doc = json.loads(out.read_text())
+    features = json.loads(out.read_text())
+    env = dict(os.environ, TNBC_DESKTOP_HOME=str(tmp_path), QT_QPA_PLATFORM="offscreen")
+    res = subprocess.run([sys.executable, "-m", "tnbc_desktop", "analyze", "--study", str(files.study), "--mask",
+                          str(files.mask), "--bundle", bundle.source, "--json", "-", "--no-history"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
+    analyzed = json.loads(res.stdout)
+    assert set(names) <= set(features["values"])
+    for n in names:
+        assert features["values"][n] == analyzed["features"][n], n
+    assert features["habitat_fractions"] == analyzed["habitats"]["fractions"]
+    # MSI is the bundle's 3D-26 neighbourhood (not the 2D-8 default) on the bundle model's habitats
+    from tnbc_desktop.core.habitats import assign_habitats
+    from tnbc_desktop.core.io.masks import load_mask
+    from tnbc_desktop.core.io.study_loader import load_study
+    from tnbc_desktop.core.kinetics import compute_kinetic_maps
+    from tnbc_desktop.core.msi import msi_features
 
-    model = bundle_doc["habitat_model"]
     study = load_study(files.study)
     mask = load_mask(files.mask, study.geometry)
-    settings = kinetic_settings_for(model, KineticSettings(**bundle_doc["extraction"]["kinetic_settings"]))
-    maps = compute_kinetic_maps(study, mask.array, settings)
-    labels = assign_habitats(maps, model, diagnostics=False).labels
-    ring = peritumoral_ring(mask.array, study.spacing_mm, 5.0)
-    fs = extract_features(study, RegionMasks(mask.array, labels, ring), ["H1__original_firstorder_Mean",
-                          "H2__original_firstorder_Mean", "MSI_H1H2"], early_phase=int(maps.early_phase))
-    assert doc["values"] == fs.values
-    assert doc["not_computable"] == fs.not_computable
+    labels = assign_habitats(compute_kinetic_maps(study, mask.array, bundle.settings.kinetic),
+                             bundle.habitat_model, diagnostics=False).labels
+    vvol = study.geometry.voxel_volume_mm3
+    assert analyzed["features"]["MSI_H1H2"] == msi_features(labels, vvol, "3d-26")["MSI_H1H2"]
+    assert analyzed["features"]["MSI_H1H2"] != msi_features(labels, vvol, "2d-8")["MSI_H1H2"]
+
+    # the cohort extraction task, run with the defaults a trained bundle records (2D-8 MSI, 5 mm ring)
+    default = _parity_bundle(tmp_path / "d.json")
+    from tnbc_desktop.core.case import CaseInputs
+    from tnbc_desktop.core.pipeline import analyze_case
+
+    expected = analyze_case(CaseInputs(study_source=files.study, mask_path=files.mask), default).features
+    cohort_out = tmp_path / "cohort"
+    for sub in ("patients", "failed"):
+        (cohort_out / sub).mkdir(parents=True)
+    done = patient_task("p1", 1, str(files.study), str(files.mask), None, default.habitat_model,
+                        default.required_features(), str(cohort_out), default.settings.ring_width_mm)
+    assert done["ok"], done
+    table = pq.read_table(cohort_out / "patients" / "p1.parquet").to_pydict()
+    got = dict(zip(table["feature"], table["value"]))
+    for n in default.required_features():
+        assert got[n] == expected[n], n
 
 
 @pytest.mark.parametrize("extra, message", [

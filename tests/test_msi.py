@@ -40,6 +40,8 @@ def brute_force_matrix(lab: np.ndarray, connectivity: str) -> np.ndarray:
     offs = [o for o in itertools.product((-1, 0, 1), repeat=3) if o != (0, 0, 0)]
     if connectivity == "2d-8":
         offs = [o for o in offs if o[0] == 0]
+    elif connectivity == "3d-6":
+        offs = [(-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1)]
     m = np.zeros((4, 4), dtype=np.int64)
     nz, ny, nx = lab.shape
     for z in range(nz):
@@ -73,7 +75,7 @@ def brute_force_second_order(m):
     }
 
 
-@pytest.mark.parametrize("connectivity", ["2d-8", "3d-26"])
+@pytest.mark.parametrize("connectivity", ["2d-8", "3d-6", "3d-26"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_matches_brute_force_on_random_label_maps(connectivity, seed):
     rng = np.random.default_rng(seed)
@@ -104,4 +106,20 @@ def test_errors():
     with pytest.raises(FeatureError):
         msi_matrix(np.full((1, 2, 2), 4, np.uint8))
     with pytest.raises(FeatureError):
-        msi_matrix(np.ones((1, 2, 2), np.uint8), connectivity="3d-6")
+        msi_matrix(np.ones((1, 2, 2), np.uint8), connectivity="3d-18")
+
+
+def test_every_schema_connectivity_is_the_code_s():
+    """The bundle schema's msi_connectivity enum and the connectivities msi.py computes are the same set."""
+    import json
+
+    from tnbc_desktop.core.msi import CONNECTIVITIES
+    from tnbc_desktop.paths import resource_path
+
+    schema = json.loads(resource_path("bundle.schema.json").read_text(encoding="utf-8"))
+    allowed = schema["properties"]["extraction"]["properties"]["msi_connectivity"]["enum"]
+    assert sorted(allowed) == sorted(CONNECTIVITIES)
+    lab = np.zeros((3, 4, 4), np.uint8)
+    lab[1, 1:3, 1:3] = [[1, 2], [3, 1]]
+    for conn in allowed:
+        assert len(msi_features(lab, 1.0, conn)) == 22

@@ -41,7 +41,7 @@ def _model(features, coefs, intercept=0.0, cutoff=0.4, mean=None, sd=None):
                          "curves": REFERENCE_CURVES}}
 
 
-def make_test_bundle(path: Path, habitat_model: dict | None = None) -> Path:
+def make_test_bundle(path: Path, habitat_model: dict | None = None, **extraction) -> Path:
     """Write a tiny valid bundle (cheap features) with F's assemble_bundle + save_bundle."""
     from tnbc_desktop.core.bundle import assemble_bundle, save_bundle
     from tnbc_desktop.core.features.params import load_params
@@ -61,7 +61,8 @@ def make_test_bundle(path: Path, habitat_model: dict | None = None) -> Path:
     doc = assemble_bundle(
         name="tiny test bundle", version="0.0.1", models=models, habitat_model=hm,
         extraction={"pyradiomics_params_file": "radiomics_params.yaml", "pyradiomics_params_sha256": params.sha256,
-                    "kinetic_settings": {"slopes": "relative"}, "ring_width_mm": 5.0, "msi_connectivity": "2d-8"},
+                    "kinetic_settings": {"slopes": "relative"}, "ring_width_mm": 5.0, "msi_connectivity": "2d-8",
+                    **extraction},
         training_cohort={"n": 100, "n_validation": 30, "pcr_rate": 0.4, "source": "synthetic"}, is_demo=True)
     return save_bundle(doc, path)
 
@@ -251,3 +252,26 @@ def test_given_mask_off_the_study_grid_is_refused(case_files):
     with pytest.raises(PipelineError) as err:
         analyze_case(_inputs(files, bundle), None, study=study, mask=cropped)
     assert err.value.step == "load mask"
+
+
+def test_a_bundle_with_each_schema_msi_connectivity_runs(case_files, tmp_path):
+    """Every msi_connectivity the bundle schema allows gives a bundle that analyses a case, with MSI computed
+    on that neighbourhood (and once: the MSI_* model input is the MSI step's value)."""
+    import json
+
+    from tnbc_desktop.core.msi import msi_features
+    from tnbc_desktop.core.pipeline import analyze_case
+    from tnbc_desktop.paths import resource_path
+
+    _, files, _ = case_files
+    schema = json.loads(resource_path("bundle.schema.json").read_text(encoding="utf-8"))
+    allowed = schema["properties"]["extraction"]["properties"]["msi_connectivity"]["enum"]
+    seen = set()
+    for conn in allowed:
+        bundle = make_test_bundle(tmp_path / f"b-{conn}.json", msi_connectivity=conn)
+        res = analyze_case(_inputs(files, bundle), None)
+        oracle = msi_features(res.habitat_labels, res.study.geometry.voxel_volume_mm3, conn)
+        assert res.msi == oracle and res.features["MSI_H1H2"] == oracle["MSI_H1H2"]
+        assert res.predictions["model1"].available
+        seen.add(res.msi["MSI_H1H2"])
+    assert len(seen) == len(allowed)  # the neighbourhoods differ, so each run really used its own

@@ -75,6 +75,7 @@ def result_json(result: CaseResult, report_path: Path | None = None, deidentify:
                "ring_volume_ml": qc.ring_volume_ml, "out_of_range": [redact(s) for s in qc.out_of_range],
                "not_computable": [redact(s) for s in qc.not_computable]},
         "tumour_reading": reading_json(result.reading),
+        "features": {k: _num(v) for k, v in result.features.items()},
         "vaf_sum": _num(getattr(result.mutation_panel, "vaf_sum", None)) if result.mutation_panel else None,
         "timings_s": {k: round(v, 4) for k, v in result.timings_s.items()},
         "warnings": [redact(w) for w in result.warnings],

@@ -1,13 +1,13 @@
 """``tnbc-desktop features STUDY --mask MASK [--phase-times S ...] [--only NAMES_FILE] [--bundle B] [--jobs N]
 --out FILE.csv|.json``.
 
-Steps: load the study and the tumour mask, kinetic maps (with the bundle habitat model's slope mode and SER clip
-and its extraction's kinetic settings when ``--bundle`` is given), habitats (the bundle's population model, else
-per-patient k-means), the
-peritumoral ring (width from the bundle's extraction settings, else 5 mm), then the radiomics features: all
+Steps: load the study and the tumour mask, then the imaging chain ``analyze`` runs
+(:func:`tnbc_desktop.core.imaging_chain.run_imaging_chain`): kinetic maps, habitats, peritumoral ring, MSI and the
+radiomics features, with the bundle's extraction settings and population habitat model when ``--bundle`` is
+given (else the defaults: shipped parameter file, 5 mm ring, 2D-8 MSI, per-patient k-means habitats). All
 11,238 names, or only those listed in ``--only`` (one name per line; blank lines and ``#`` comments ignored).
 Output, written atomically: CSV ``name,value`` (not computable names get an empty value) or JSON
-``{values, not_computable, params_sha256, timings_s, notes}``.
+``{values, not_computable, params_sha256, timings_s, notes, habitat_fractions}``.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import sys
-from dataclasses import fields
+from dataclasses import replace
 from pathlib import Path
 
 from tnbc_desktop.errors import ClinicalInputError, ConfigError, OutputError
@@ -63,24 +63,13 @@ def read_names_file(path: str | Path) -> list[str]:
     return names
 
 
-def _params(args, extraction: dict):
-    from tnbc_desktop.core.features.params import load_params
-    from tnbc_desktop.paths import resource_path
-
-    if args.params:
-        return load_params(args.params)
-    name = extraction.get("pyradiomics_params_file")
-    if name:
-        path = Path(name) if Path(name).is_absolute() else resource_path(Path(name).name)
-        if path.exists():
-            return load_params(path)
-    return load_params()
-
-
-def feature_document(fs) -> dict:
-    """JSON-able form of a :class:`FeatureSet`."""
-    return {"values": fs.values, "not_computable": fs.not_computable, "params_sha256": fs.params_sha256,
-            "timings_s": fs.timings_s, "notes": list(fs.notes)}
+def feature_document(fs, habitat_fractions=None) -> dict:
+    """JSON-able form of a :class:`FeatureSet` (with the habitat fractions H1..H3 when given)."""
+    doc = {"values": fs.values, "not_computable": fs.not_computable, "params_sha256": fs.params_sha256,
+           "timings_s": fs.timings_s, "notes": list(fs.notes)}
+    if habitat_fractions is not None:
+        doc["habitat_fractions"] = [float(f) for f in habitat_fractions]
+    return doc
 
 
 def feature_csv(fs) -> str:
@@ -96,13 +85,13 @@ def feature_csv(fs) -> str:
 
 
 def run(args) -> int:
-    from tnbc_desktop.core.features import RegionMasks, extract_features, parse_feature_name
-    from tnbc_desktop.core.habitats import assign_habitats, kinetic_settings_for, per_patient_habitats
+    from tnbc_desktop.core.bundle_settings import default_extraction
+    from tnbc_desktop.core.features import parse_feature_name
+    from tnbc_desktop.core.features.params import load_params
+    from tnbc_desktop.core.imaging_chain import run_imaging_chain
     from tnbc_desktop.core.io.atomic import write_text_atomic
     from tnbc_desktop.core.io.masks import load_mask
     from tnbc_desktop.core.io.study_loader import load_study
-    from tnbc_desktop.core.kinetics import KineticSettings, compute_kinetic_maps
-    from tnbc_desktop.core.regions import peritumoral_ring
 
     out = Path(args.out)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -110,33 +99,25 @@ def run(args) -> int:
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1 (got {args.jobs})")
     names = read_names_file(args.only) if args.only else None
-    habitat_model, extraction = None, {}
+    habitat_model, settings = None, default_extraction()
     if args.bundle:
         from tnbc_desktop.core.bundle import load_bundle
 
         bundle = load_bundle(args.bundle)
-        habitat_model, extraction = bundle.habitat_model, dict(bundle.extraction or {})
-    params = _params(args, extraction)
+        habitat_model, settings = bundle.habitat, bundle.settings
+    if args.params:
+        settings = replace(settings, params=load_params(args.params))
     if names is not None:  # refuse unknown names before the slow steps
-        itypes = params.image_type_names()
+        itypes = settings.params.image_type_names()
         for n in names:
             parse_feature_name(n, itypes)
     src = args.study[0] if len(args.study) == 1 else [Path(s) for s in args.study]
     study = load_study(src, phase_times_s=parse_phase_times(args.phase_times))
     mask = load_mask(args.mask, study.geometry, label=args.mask_label)
-    known = {f.name for f in fields(KineticSettings)}
-    k_settings = KineticSettings(**{k: v for k, v in dict(extraction.get("kinetic_settings") or {}).items()
-                                    if k in known})
-    if habitat_model:
-        k_settings = kinetic_settings_for(habitat_model, k_settings)
-    maps = compute_kinetic_maps(study, mask.array, k_settings)
-    habitats = assign_habitats(maps, habitat_model, diagnostics=False) if habitat_model else \
-        per_patient_habitats(maps, diagnostics=False)
-    ring = peritumoral_ring(mask.array, study.spacing_mm, float(extraction.get("ring_width_mm", 5.0)))
-    regions = RegionMasks(tumour=mask.array, habitat_labels=habitats.labels, ring=ring)
-    fs = extract_features(study, regions, names, early_phase=int(maps.early_phase), params=params,
-                          n_jobs=int(args.jobs))
-    text = feature_csv(fs) if out.suffix.lower() == ".csv" else json.dumps(feature_document(fs), indent=1) + "\n"
+    chain = run_imaging_chain(study, mask.array, settings, habitat_model, names, n_jobs=int(args.jobs))
+    fs = chain.feature_set
+    text = feature_csv(fs) if out.suffix.lower() == ".csv" else \
+        json.dumps(feature_document(fs, chain.habitats.fractions), indent=1) + "\n"
     try:
         write_text_atomic(out, text)
     except OSError as exc:

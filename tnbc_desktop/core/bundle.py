@@ -3,7 +3,9 @@
 Identity: ``sha256`` = SHA-256 of the canonical JSON (``sort_keys``, compact separators, UTF-8) of every key
 except ``sha256`` itself. :func:`load_bundle` refuses (``BundleError``) anything that is not a JSON document
 (pickles are never opened), is too large, fails the schema, has a hash mismatch (tampered content), names a
-feature the naming scheme does not know, or has inconsistent vector lengths. Nothing is predicted from it then.
+feature the naming scheme does not know, has inconsistent vector lengths, or extraction settings the app cannot
+honour (see :mod:`tnbc_desktop.core.bundle_settings`). Nothing is predicted from it then. The extraction
+settings and the habitat model are parsed once, here, into typed values (``settings``, ``habitat``).
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tnbc_desktop.core.bundle_settings import ExtractionSettings, parse_extraction
+from tnbc_desktop.core.habitats import HabitatModel
 from tnbc_desktop.core.io.atomic import write_text_atomic
 from tnbc_desktop.errors import BundleError
 from tnbc_desktop.paths import resource_path, sha256_file
@@ -37,29 +41,11 @@ _FEATURE_PATTERNS = (
 )
 
 
-def _names_module_check(name: str) -> bool | None:
-    """Ask engineer E's naming module, if present; None when it is unavailable."""
-    try:
-        from tnbc_desktop.core.features import names as feature_names  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    for attr in ("is_known_feature_name", "is_valid_feature_name", "is_feature_name"):
-        fn = getattr(feature_names, attr, None)
-        if callable(fn):
-            try:
-                return bool(fn(name))
-            except Exception:  # noqa: BLE001 - an unexpected helper failure must not crash the loader
-                return None
-    return None
-
-
 def is_known_feature_name(name: str) -> bool:
     """True for an imaging feature name of the documented scheme or one of the clinical inputs."""
     if name in CLINICAL_INPUTS:
         return True
-    if any(p.match(name) for p in _FEATURE_PATTERNS):
-        return True
-    return bool(_names_module_check(name))
+    return any(p.match(name) for p in _FEATURE_PATTERNS)
 
 
 def canonical_json(content: dict) -> bytes:
@@ -107,13 +93,16 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class ModelBundle:
-    """A verified bundle. ``sha256`` = content hash (stored and recomputed); ``file_sha256`` = hash of the file."""
+    """A verified bundle. ``sha256`` = content hash (stored and recomputed); ``file_sha256`` = hash of the file;
+    ``settings`` / ``habitat``: the extraction settings and the habitat model, typed."""
 
     document: dict
     sha256: str
     file_sha256: str
     source: str
     models: dict[str, ModelSpec]
+    settings: ExtractionSettings
+    habitat: HabitatModel
 
     @property
     def name(self) -> str:
@@ -208,7 +197,21 @@ def _check_consistency(doc: dict, source: str) -> dict[str, ModelSpec]:
 
 
 def verify_document(doc, source: str = "<bundle>") -> dict[str, ModelSpec]:
-    """Schema, hash and feature checks on a parsed document; returns the model specs or raises BundleError."""
+    """Schema, hash, feature and settings checks on a parsed document; returns the model specs or raises
+    BundleError."""
+    return _verify(doc, source)[0]
+
+
+def _typed_parts(doc: dict, source: str) -> tuple[ExtractionSettings, HabitatModel]:
+    settings = parse_extraction(doc["extraction"], source)
+    habitat = HabitatModel.from_dict(doc["habitat_model"], source)
+    if habitat.slopes != settings.kinetic.slopes:
+        raise BundleError(f"extraction.kinetic_settings.slopes {settings.kinetic.slopes!r} differs from the "
+                          f"habitat model's {habitat.slopes!r}", source)
+    return settings, habitat
+
+
+def _verify(doc, source: str) -> tuple[dict[str, ModelSpec], ExtractionSettings, HabitatModel]:
     import jsonschema
 
     if not isinstance(doc, dict):
@@ -229,7 +232,8 @@ def verify_document(doc, source: str = "<bundle>") -> dict[str, ModelSpec]:
     if actual != doc["sha256"]:
         raise BundleError("content hash mismatch: the bundle was modified after it was made "
                           f"(stored {doc['sha256'][:12]}..., actual {actual[:12]}...); refusing to use it", source)
-    return _check_consistency(doc, source)
+    models = _check_consistency(doc, source)
+    return (models, *_typed_parts(doc, source))
 
 
 def load_bundle(path: str | Path, max_bytes: int = MAX_BUNDLE_BYTES) -> ModelBundle:
@@ -251,8 +255,8 @@ def load_bundle(path: str | Path, max_bytes: int = MAX_BUNDLE_BYTES) -> ModelBun
         doc = json.loads(text, parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise BundleError(f"not a valid JSON document ({type(exc).__name__}: {str(exc)[:120]})", src) from exc
-    models = verify_document(doc, src)
-    return ModelBundle(doc, doc["sha256"], hashlib.sha256(raw).hexdigest(), src, models)
+    models, settings, habitat = _verify(doc, src)
+    return ModelBundle(doc, doc["sha256"], hashlib.sha256(raw).hexdigest(), src, models, settings, habitat)
 
 
 def _reject_constant(name: str):

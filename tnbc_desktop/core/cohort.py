@@ -36,7 +36,6 @@ from tnbc_desktop.logsafe import get_logger
 log = get_logger(__name__)
 RUN_FORMAT = 1
 MAX_VOXELS_PER_PATIENT = 5000
-MSI_CONNECTIVITY = "2d-8"  # what extract_features uses for the MSI_* names
 
 
 

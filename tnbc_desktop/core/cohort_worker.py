@@ -74,14 +74,17 @@ def patient_task(patient_id: str, row_number: int, study: str, mask: str, phase_
     t0 = time.perf_counter()
     try:
         _set_worker_threads()
+        from dataclasses import replace
+
+        from tnbc_desktop.core.bundle_settings import default_extraction
         from tnbc_desktop.core.features.names import all_feature_names
-        from tnbc_desktop.core.features.params import load_params
         from tnbc_desktop.core.imaging_case import extract_case_features
 
-        params = load_params()
-        wanted = list(names) if names is not None else all_feature_names(params.image_type_names())
+        settings = replace(default_extraction(slopes=str(habitat_model.get("slopes", "relative"))),
+                           ring_width_mm=float(ring_width_mm))
+        wanted = list(names) if names is not None else all_feature_names(settings.params.image_type_names())
         fs = extract_case_features(study, Path(mask), habitat_model, names=names,
-                                   phase_times_s=phase_times_s, ring_width_mm=ring_width_mm, params=params)
+                                   phase_times_s=phase_times_s, settings=settings)
         write_patient_parquet(out / "patients" / f"{safe_name(patient_id)}.parquet", patient_id, wanted,
                               fs.values, dict(fs.not_computable))
         (out / "failed" / f"{safe_name(patient_id)}.json").unlink(missing_ok=True)

@@ -10,11 +10,11 @@ Calinski-Harabasz and silhouette scores are diagnostics only.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from tnbc_desktop.core.kinetics import FEATURE_ORDER, KineticMaps, KineticSettings
+from tnbc_desktop.core.kinetics import FEATURE_ORDER, KineticMaps
 from tnbc_desktop.errors import BundleError, ConfigError, FeatureError
 
 N_HABITATS = 3
@@ -33,6 +33,8 @@ class HabitatModel:
     centroids_z: tuple[tuple[float, ...], ...]  # (3, 4), poorly -> highly perfused
     winsor_low: tuple[float, ...]
     winsor_high: tuple[float, ...]
+    # the training voxels' 99.5th percentile of |SER|, kept as a record: maps are computed with the extraction's
+    # kinetic settings (see core.imaging_chain), and SER is winsorised to winsor_low/high before assignment
     ser_clip: float
     slopes: str = "relative"
     feature_order: tuple[str, ...] = FEATURE_ORDER
@@ -211,13 +213,6 @@ def _build(maps: KineticMaps, feats, idx, labels_1based, centres_original, mode,
     return Habitats(labels=labels, fractions=fractions, centroids_original=np.asarray(centres_original),
                     mode=mode, counts=counts, habitat_means=means, empty_habitats=empty,
                     calinski_harabasz=ch, silhouette=sil)
-
-
-def kinetic_settings_for(model: HabitatModel | dict, base: KineticSettings | None = None) -> KineticSettings:
-    """``base`` settings with the model's slope mode and training SER clip (use these to compute the maps)."""
-    if isinstance(model, dict):
-        model = HabitatModel.from_dict(model)
-    return replace(base or KineticSettings(), slopes=model.slopes, ser_clip=float(model.ser_clip))
 
 
 def assign_habitats(maps: KineticMaps, model: HabitatModel | dict, diagnostics: bool = True,

@@ -1,10 +1,11 @@
-"""The imaging half of one case, shared by cohort extraction and training: study + mask -> features.
+"""The imaging half of one case for cohort extraction and training: study + mask files -> features.
 
-``extract_case_features`` = load study and mask -> kinetic maps (default settings with the habitat model's
-slope mode: what ``analyze_case`` uses with a bundle's default ``extraction.kinetic_settings``) -> population
-habitats -> peritumoral ring -> radiomics + MSI + kinetic features (all 11,238, or only
-``names``). ``patient_voxel_features`` = the (N, 4) WIS/WOS/SER/PE voxel table used to fit the habitat model,
-optionally subsampled reproducibly per patient so a cluster ships at most ``max_voxels`` rows per patient.
+``extract_case_features`` = load study and mask -> the imaging chain ``analyze_case`` runs
+(:func:`tnbc_desktop.core.imaging_chain.run_imaging_chain`) with the given extraction settings (default: the
+shipped parameter file, default kinetic settings with the habitat model's slope mode, 5 mm ring, 2D-8 MSI -
+what a bundle trained from these features records) and the population habitat model; all 11,238 features or
+only ``names``. ``patient_voxel_features`` = the (N, 4) WIS/WOS/SER/PE voxel table used to fit the habitat
+model, optionally subsampled reproducibly per patient so a cluster ships at most ``max_voxels`` rows per patient.
 """
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
-DEFAULT_RING_WIDTH_MM = 5.0
 
 
 def _load(study_path: Path, mask_path: Path, phase_times_s: Sequence[float] | None, mask_label: int | None):
@@ -54,25 +53,19 @@ def patient_voxel_features(study_path: Path, mask_path: Path, phase_times_s: Seq
     return subsample_voxels(feats, key or str(study_path), max_voxels, seed)
 
 
-def extract_case_features(study_path: Path, mask_path: Path, habitat_model: dict,
-                          names: Sequence[str] | None = None, phase_times_s: Sequence[float] | None = None, *,
-                          mask_label: int | None = None, ring_width_mm: float = DEFAULT_RING_WIDTH_MM,
-                          params=None, kinetic_settings=None):
+def extract_case_features(study_path: Path, mask_path: Path, habitat_model, names: Sequence[str] | None = None,
+                          phase_times_s: Sequence[float] | None = None, *, mask_label: int | None = None,
+                          settings=None):
     """FeatureSet of one patient (full extraction when ``names`` is None).
 
-    ``habitat_model``: the population model as a dict (``HabitatModel.to_dict()``). ``kinetic_settings``: a
-    ``KineticSettings`` (default: defaults with the model's slope mode). ``params``: a ``RadiomicsParams``
-    (default: the shipped file).
+    ``habitat_model``: the population model (``HabitatModel`` or its dict). ``settings``: the
+    :class:`~tnbc_desktop.core.bundle_settings.ExtractionSettings` (default: see the module docstring).
     """
-    from tnbc_desktop.core.features.extract import RegionMasks, extract_features
-    from tnbc_desktop.core.habitats import HabitatModel, assign_habitats
-    from tnbc_desktop.core.kinetics import KineticSettings, compute_kinetic_maps
-    from tnbc_desktop.core.regions import peritumoral_ring
+    from tnbc_desktop.core.bundle_settings import default_extraction
+    from tnbc_desktop.core.habitats import HabitatModel
+    from tnbc_desktop.core.imaging_chain import run_imaging_chain
 
-    model = HabitatModel.from_dict(habitat_model)
+    model = habitat_model if isinstance(habitat_model, HabitatModel) else HabitatModel.from_dict(habitat_model)
     study, mask = _load(study_path, mask_path, phase_times_s, mask_label)
-    maps = compute_kinetic_maps(study, mask.array, kinetic_settings or KineticSettings(slopes=model.slopes))
-    habitats = assign_habitats(maps, model, diagnostics=False)
-    ring = peritumoral_ring(mask.array, study.spacing_mm, float(ring_width_mm))
-    regions = RegionMasks(tumour=mask.array, habitat_labels=habitats.labels, ring=ring)
-    return extract_features(study, regions, names=names, early_phase=maps.early_phase, params=params)
+    chosen = settings or default_extraction(slopes=model.slopes)
+    return run_imaging_chain(study, mask.array, chosen, model, names).feature_set

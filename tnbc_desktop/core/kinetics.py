@@ -9,8 +9,8 @@ Notation: S0, S1, S2 = pre-contrast, early and late signal; t0, t1, t2 their tim
 WOS > 0 means wash-out.
 
 Guards: a voxel with S0 <= 0, S0 < 1 % of the tumour median S0, or a non-finite signal is *invalid* (NaN in
-every map, ``valid`` False). Where |PE2| < 1 % the SER is clipped to +-``ser_clip`` keeping its sign (the
-training-set 99.5th percentile of |SER| when a habitat model is at hand; see ``HabitatModel.ser_clip``).
+every map, ``valid`` False). Where |PE2| < 1 % the SER is clipped to +-``ser_clip`` keeping its sign
+(``KineticSettings.ser_clip``: a bundle's ``extraction.kinetic_settings``, the settings its training used).
 
 Only the voxels inside the mask are touched: their curves are gathered once as a (N, 3) array, from the mask's
 bounding box (the maps are kept on that box; see :class:`KineticMaps`).

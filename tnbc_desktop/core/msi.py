@@ -1,7 +1,8 @@
 """Multiregional spatial interaction (MSI) matrix and its 22 features, Wu-lab definition (SPEC section 5).
 
 M is a (K+1) x (K+1) count matrix (K = 3 habitats, index 0 = outside the tumour). For every tumour voxel c
-(label > 0) and each neighbour n (8 in-plane neighbours by default, or the 26 3D neighbours), add 1 to
+(label > 0) and each neighbour n (8 in-plane neighbours by default, the 6 face neighbours in 3D, or all 26 3D
+neighbours; :class:`MsiConnectivity`), add 1 to
 M[label(c), label(n)]; voxels beyond the array edge count as 0. Then M[0, 0] = 0 and row 0 := column 0.
 Second-order features (graycoprops style) on P = M / sum(M): contrast sum (i-j)^2 P, homogeneity
 sum P / (1 + |i-j|), correlation sum (i-mu_i)(j-mu_j) P / (sd_i sd_j), energy sum P^2.
@@ -11,6 +12,7 @@ normalised (/ sum(M)).
 from __future__ import annotations
 
 import itertools
+from enum import Enum
 
 import numpy as np
 
@@ -18,7 +20,17 @@ from tnbc_desktop.core.regions import bounding_box
 from tnbc_desktop.errors import FeatureError
 
 N_HABITATS = 3
-CONNECTIVITIES = ("2d-8", "3d-26")
+
+
+class MsiConnectivity(str, Enum):
+    """The neighbourhoods MSI counts over (the bundle schema's ``msi_connectivity`` allows exactly these)."""
+
+    IN_PLANE_8 = "2d-8"    # the 8 neighbours in the slice (the paper's 2D MSI)
+    FACES_6 = "3d-6"       # the 6 face neighbours in 3D
+    FULL_26 = "3d-26"      # all 26 neighbours in 3D
+
+
+CONNECTIVITIES = tuple(c.value for c in MsiConnectivity)
 SECOND_ORDER = ("contrast", "homogeneity", "correlation", "energy")
 
 
@@ -36,16 +48,28 @@ MSI_FEATURE_NAMES = (tuple(f"MSI_{n}" for n in SECOND_ORDER) + tuple(f"MSI_{n}" 
                      + tuple(f"MSInorm_{n}" for n in PAIR_NAMES))
 
 
-def neighbour_offsets(connectivity: str = "2d-8") -> list[tuple[int, int, int]]:
+def as_connectivity(connectivity: str | MsiConnectivity) -> MsiConnectivity:
+    """The :class:`MsiConnectivity` named by ``connectivity``; :class:`FeatureError` for any other value."""
+    try:
+        return MsiConnectivity(connectivity)
+    except ValueError:
+        raise FeatureError(f"MSI connectivity must be one of {', '.join(CONNECTIVITIES)}, "
+                           f"not {connectivity!r}") from None
+
+
+def neighbour_offsets(connectivity: str | MsiConnectivity = MsiConnectivity.IN_PLANE_8) -> list[tuple[int, int, int]]:
     """(dz, dy, dx) offsets of the neighbourhood."""
-    if connectivity == "2d-8":
-        return [(0, dy, dx) for dy, dx in itertools.product((-1, 0, 1), repeat=2) if (dy, dx) != (0, 0)]
-    if connectivity == "3d-26":
-        return [o for o in itertools.product((-1, 0, 1), repeat=3) if o != (0, 0, 0)]
-    raise FeatureError(f"MSI connectivity must be one of {CONNECTIVITIES}, not {connectivity!r}")
+    conn = as_connectivity(connectivity)
+    cube = [o for o in itertools.product((-1, 0, 1), repeat=3) if o != (0, 0, 0)]
+    if conn is MsiConnectivity.IN_PLANE_8:
+        return [o for o in cube if o[0] == 0]
+    if conn is MsiConnectivity.FACES_6:
+        return [o for o in cube if sum(map(abs, o)) == 1]
+    return cube
 
 
-def msi_matrix(labels: np.ndarray, connectivity: str = "2d-8", n_habitats: int = N_HABITATS) -> np.ndarray:
+def msi_matrix(labels: np.ndarray, connectivity: str | MsiConnectivity = MsiConnectivity.IN_PLANE_8,
+               n_habitats: int = N_HABITATS) -> np.ndarray:
     """The symmetric (K+1, K+1) int64 MSI count matrix of a uint label map [z, y, x] (0 = outside)."""
     lab = np.asarray(labels)
     if lab.ndim != 3:
@@ -98,7 +122,8 @@ def first_order_entries(m: np.ndarray) -> np.ndarray:
     return np.asarray(diag + lower, dtype=np.float64)
 
 
-def msi_features(labels: np.ndarray, voxel_volume_mm3: float, connectivity: str = "2d-8") -> dict[str, float]:
+def msi_features(labels: np.ndarray, voxel_volume_mm3: float,
+                 connectivity: str | MsiConnectivity = MsiConnectivity.IN_PLANE_8) -> dict[str, float]:
     """The 22 MSI features (names in ``MSI_FEATURE_NAMES``) of a habitat label map uint8 [z, y, x]."""
     if not (np.isfinite(voxel_volume_mm3) and voxel_volume_mm3 > 0):
         raise FeatureError(f"voxel volume must be a positive number of mm^3, got {voxel_volume_mm3}")

@@ -6,15 +6,18 @@ Steps, in order (each timed; ``progress(step, fraction)`` is called as each star
 1. load study            - DICOM / NIfTI / NRRD -> DCEStudy (phase times and their source), or the study given
 2. load mask             - mask on (or resampled onto) the study grid, or the mask given (checked to be on it)
 3. kinetic maps          - per-voxel WIS, WOS, SER, PE (bundle's kinetic settings)
-4. habitats              - bundle's population habitat model (per-patient k-means if the bundle has none)
+4. habitats              - bundle's population habitat model
 5. peritumoral ring      - 0 < d <= ring width (mm) around the tumour
-6. MSI                   - 22 multiregional spatial interaction features
+6. MSI                   - 22 multiregional spatial interaction features (bundle's neighbourhood)
 7. features              - only the radiomic/kinetic features the bundle's models name
 8. curves                - mean enhancement curves: tumour, each habitat, ring
 9. mutations             - REL/MED23 VAF from the MAF (skipped when no file is given)
 10. pathology            - Ki-67 and LVI
 11. predictions          - Model 1/2/3, PRM, GPRM
 12. survival groups      - predicted group on the bundle's reference DFS curves
+
+Steps 3-7 are :func:`tnbc_desktop.core.imaging_chain.run_imaging_chain` with the bundle's typed extraction
+settings, the same chain ``features``, cohort extraction and training run.
 
 A step that fails stops the case with :class:`PipelineError` naming the step (and the input file); no
 partial result is returned.
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -89,11 +91,11 @@ class _Runner:
             raise CancelledError("analysis cancelled by the user")
 
     def sub_progress(self, step: str) -> ProgressFn:
-        """A progress callback for inside a step, mapped onto that step's share."""
-        start, width = self.done, _WEIGHTS.get(step, 0.0)
+        """A progress callback for inside a step (called while it runs), mapped onto that step's share."""
+        width = _WEIGHTS.get(step, 0.0)
 
         def inner(_label: str, fraction: float) -> None:
-            self.report(step, start + width * float(min(max(fraction, 0.0), 1.0)))
+            self.report(step, self.done + width * float(min(max(fraction, 0.0), 1.0)))
         return inner
 
     def run(self, step: str, fn: Callable[[], Any], source: Any = None) -> Any:
@@ -112,45 +114,6 @@ class _Runner:
         self.done += _WEIGHTS.get(step, 0.0)
         log.info("step %s done in %.2f s", step, self.timings[step])
         return out
-
-
-def _kinetic_settings(extraction: dict):
-    from tnbc_desktop.core.kinetics import KineticSettings
-
-    given = dict(extraction.get("kinetic_settings") or {})
-    known = {f.name for f in fields(KineticSettings)}
-    return KineticSettings(**{k: v for k, v in given.items() if k in known})
-
-
-def _radiomics_params(extraction: dict):
-    from tnbc_desktop.core.features.params import load_params
-    from tnbc_desktop.paths import resource_path
-
-    name = extraction.get("pyradiomics_params_file")
-    if name:
-        path = Path(name) if Path(name).is_absolute() else resource_path(Path(name).name)
-        if path.exists():
-            return load_params(path)
-    return load_params()
-
-
-def _habitats(maps, habitat_model: dict | None):
-    from tnbc_desktop.core.habitats import assign_habitats, per_patient_habitats
-
-    if habitat_model:  # cluster-quality diagnostics (silhouette) are for training, not needed per case
-        return assign_habitats(maps, habitat_model, diagnostics=False)
-    return per_patient_habitats(maps, diagnostics=False)
-
-
-def _features(study, mask, habitats, ring, maps, names, extraction, runner: _Runner, n_jobs: int) -> Any:
-    from tnbc_desktop.core.features.extract import RegionMasks, extract_features
-
-    if not names:
-        return None
-    regions = RegionMasks(tumour=mask.array, habitat_labels=habitats.labels, ring=ring)
-    return extract_features(study, regions, names=list(names), early_phase=maps.early_phase,
-                            params=_radiomics_params(extraction), progress=runner.sub_progress("features"),
-                            cancel=runner.cancel, n_jobs=n_jobs)
 
 
 def _regions_box(mask: np.ndarray, ring: np.ndarray) -> tuple[slice, ...] | None:
@@ -235,13 +198,11 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
     Raises :class:`PipelineError` (step named) or :class:`CancelledError`.
     """
     from tnbc_desktop.core.intended_use import AcquisitionProfile, check_intended_use
+    from tnbc_desktop.core.imaging_chain import run_imaging_chain
     from tnbc_desktop.core.io.clinical import PathologyInputs
     from tnbc_desktop.core.io.masks import load_mask
     from tnbc_desktop.core.io.study_loader import load_study
-    from tnbc_desktop.core.kinetics import compute_kinetic_maps
-    from tnbc_desktop.core.msi import msi_features
     from tnbc_desktop.core.predict import predict_all
-    from tnbc_desktop.core.regions import peritumoral_ring
     from tnbc_desktop.core.tumour_reading import read_tumour
 
     runner = _Runner(progress, cancel, inputs)
@@ -252,8 +213,7 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
         bundle = resolve_bundle(bundle, inputs)
     except TnbcError as exc:
         raise PipelineError("load bundle", exc) from exc
-    extraction = dict(bundle.extraction or {})
-    k_settings = _kinetic_settings(extraction)
+    settings = bundle.settings
     times = tuple(inputs.phase_times_s) if inputs.phase_times_s else None
     src = inputs.study_source if not isinstance(inputs.study_source, tuple) else list(inputs.study_source)
 
@@ -264,16 +224,13 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
     mask = runner.run("load mask", lambda: given_mask_on_grid(given_mask, study) if given_mask is not None
                       else load_mask(inputs.mask_path, study.geometry, label=inputs.mask_label),
                       inputs.mask_path or getattr(given_mask, "source", None))
-    maps = runner.run("kinetic maps", lambda: compute_kinetic_maps(study, mask.array, k_settings), inputs.mask_path)
-    habitats = runner.run("habitats", lambda: _habitats(maps, bundle.habitat_model))
-    width = float(extraction.get("ring_width_mm", 5.0))
-    ring = runner.run("peritumoral ring", lambda: peritumoral_ring(mask.array, study.spacing_mm, width))
-    msi = runner.run("MSI", lambda: msi_features(habitats.labels, study.geometry.voxel_volume_mm3,
-                                                 extraction.get("msi_connectivity", "2d-8")))
-    names = bundle.required_features()
-    feature_set = runner.run("features", lambda: _features(study, mask, habitats, ring, maps, names, extraction,
-                                                           runner, n_jobs))
-    curves = runner.run("curves", lambda: _curves(study, mask, habitats, ring, k_settings))
+    chain = run_imaging_chain(
+        study, mask.array, settings, bundle.habitat, bundle.required_features(),
+        step=lambda name, fn: runner.run(name, fn, inputs.mask_path if name == "kinetic maps" else None),
+        feature_progress=runner.sub_progress("features"), cancel=runner.cancel, n_jobs=n_jobs)
+    maps, habitats, ring, msi, feature_set = (chain.kinetic_maps, chain.habitats, chain.ring, chain.msi,
+                                              chain.feature_set)
+    curves = runner.run("curves", lambda: _curves(study, mask, habitats, ring, settings.kinetic))
     panel = runner.run("mutations", lambda: _mutations(inputs), inputs.maf_path)
     pathology = runner.run("pathology", lambda: PathologyInputs.from_values(inputs.ki67, inputs.lvi))
 
@@ -287,7 +244,7 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
                                                                         not_computable=not_computable))
     groups, surv_notes = runner.run("survival groups", lambda: _survival_groups(bundle, predictions))
     runner.report("done", 1.0)
-    gate = check_intended_use(AcquisitionProfile.from_study(study, mask.volume_ml, k_settings),
+    gate = check_intended_use(AcquisitionProfile.from_study(study, mask.volume_ml, settings.kinetic),
                               bundle.training_envelope)
 
     warnings = _collect_warnings(study, mask, habitats, panel, pathology, predictions, not_computable, surv_notes)

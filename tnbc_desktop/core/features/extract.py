@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -174,8 +174,12 @@ def _run_units(jobs: list, n_jobs: int, progress, cancel, start: float, submitte
 def extract_features(study: DCEStudy, regions: RegionMasks, names: Sequence[str] | None = None, *,
                      early_phase: int, params: RadiomicsParams | None = None,
                      progress: Callable[[str, float], None] | None = None, cancel=None,
-                     n_jobs: int = 1) -> FeatureSet:
+                     n_jobs: int = 1, msi_connectivity: str = "2d-8",
+                     msi: Mapping[str, float] | None = None) -> FeatureSet:
     """Compute features by name (``names=None``: all 11,238 with the shipped parameter file).
+
+    MSI names take their values from ``msi`` when given (already computed on ``regions.habitat_labels``),
+    else they are computed here with ``msi_connectivity``.
 
     ``study.data`` is float32 [phase, z, y, x]; masks are on the study grid; ``early_phase`` indexes the phase
     used for region radiomics. Raises :class:`FeatureError` for unknown names, :class:`GeometryError` for
@@ -253,7 +257,8 @@ def extract_features(study: DCEStudy, regions: RegionMasks, names: Sequence[str]
     timings["units_wall"] = time.perf_counter() - t0
 
     if want_msi:
-        values.update(_msi(regions, geometry, not_computable, parsed))
+        values.update(dict(msi) if msi is not None
+                      else _msi(regions, geometry, not_computable, parsed, msi_connectivity))
     for p in parsed:
         if p.kind == "kinetic" and p.image_type in kin_problems:
             not_computable[p.name] = kin_problems[p.image_type]
@@ -278,11 +283,12 @@ def extract_features(study: DCEStudy, regions: RegionMasks, names: Sequence[str]
                       params.sha256, timings, tuple(notes))
 
 
-def _msi(regions: RegionMasks, geometry, not_computable: dict, parsed: list[ParsedName]) -> dict[str, float]:
+def _msi(regions: RegionMasks, geometry, not_computable: dict, parsed: list[ParsedName],
+         connectivity: str) -> dict[str, float]:
     try:
         from tnbc_desktop.core.msi import msi_features
 
-        return msi_features(np.asarray(regions.habitat_labels, np.uint8), geometry.voxel_volume_mm3)
+        return msi_features(np.asarray(regions.habitat_labels, np.uint8), geometry.voxel_volume_mm3, connectivity)
     except Exception as exc:  # noqa: BLE001 - any failure is reported per name, never as a value
         reason = f"MSI could not be computed ({getattr(exc, 'problem', None) or type(exc).__name__})"
         for p in parsed:

@@ -44,8 +44,6 @@ from tnbc_desktop.logsafe import get_logger
 log = get_logger(__name__)
 TRAIN_REQUIRED_COLUMNS = ("mask", "pcr", "split")
 MODEL_KEYS = ("model1", "model2", "model3", "prm", "gprm")
-RING_WIDTH_MM = 5.0
-MSI_CONNECTIVITY = "2d-8"
 
 
 @dataclass(frozen=True)
@@ -254,16 +252,14 @@ def _created(options: TrainOptions) -> str:
 
 
 def _extraction_settings(habitat_model: dict, names: Sequence[str] | None, n_candidates: int) -> dict:
+    """The bundle's ``extraction``: the settings cohort extraction ran the imaging chain with, plus a record
+    of the candidate feature set."""
+    from tnbc_desktop.core.bundle_settings import default_extraction
     from tnbc_desktop.core.features.extract import feature_count
-    from tnbc_desktop.core.features.params import DEFAULT_PARAMS_FILE, load_params
-    from tnbc_desktop.core.kinetics import KineticSettings
 
-    params = load_params()
-    kin = asdict(KineticSettings())  # what core.imaging_case uses for training extraction
-    return {"pyradiomics_params_file": DEFAULT_PARAMS_FILE, "pyradiomics_params_sha256": params.sha256,
-            "kinetic_settings": kin, "ring_width_mm": RING_WIDTH_MM, "msi_connectivity": MSI_CONNECTIVITY,
-            "habitat_mode": "population",
-            "feature_set": "full" if n_candidates >= feature_count(params) else "restricted",
+    settings = default_extraction(slopes=str(habitat_model.get("slopes", "relative")))
+    return {**settings.to_document(), "habitat_mode": "population",
+            "feature_set": "full" if n_candidates >= feature_count(settings.params) else "restricted",
             "n_candidate_features": int(n_candidates)}
 
 
