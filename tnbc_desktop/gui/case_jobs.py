@@ -61,10 +61,11 @@ def load_case(state: SessionState, progress=None) -> LoadedCase:
     if state.phase_order is not None and state.phase_times_s is not None:
         study = edit_phases(loaded, state.phase_order, state.phase_times_s)
     mask = None
-    if state.mask_path:
+    unsaved = state.mask_autosave if state.mask_autosave and Path(state.mask_autosave).exists() else None
+    if unsaved or state.mask_path:
         if progress:
             progress("loading mask", 0.7)
-        mask = load_mask_for(state.mask_path, study, state.mask_label)
+        mask = load_mask_for(unsaved or state.mask_path, study, None if unsaved else state.mask_label)
     return LoadedCase(loaded, study, mask)
 
 

@@ -162,6 +162,12 @@ class SliceView(QWidget):
         self.redraw()
         self.windowChanged.emit(*self.window)
 
+    def refresh_overlays(self) -> None:
+        """Redraw the overlays of the shown slice after their arrays were changed in place (mask editing)."""
+        ov = self.overlays
+        self.overlays = OverlayCache(mask=ov.mask, labels=ov.labels, ring=ov.ring, toggles=ov.toggles)
+        self._draw_overlays()
+
     def _centre_reformats(self, mask: np.ndarray) -> None:
         box = bounding_box(mask)
         centre = [(b.start + b.stop - 1) // 2 for b in box]

@@ -23,6 +23,8 @@ from tnbc_desktop.gui.mutation_panel import MutationPanelView
 from tnbc_desktop.gui.pathology_form import PathologyForm
 from tnbc_desktop.gui.phase_table import PhaseTable
 from tnbc_desktop.gui.results_panel import ResultsPanel
+from tnbc_desktop.gui.segment_panel import SegmentToolsPanel
+from tnbc_desktop.gui.segment_tools import SegmentationController, install_mask_menu
 from tnbc_desktop.gui.session import SessionState, SessionStore
 from tnbc_desktop.gui.viewer_panel import ViewerPanel
 from tnbc_desktop.gui.window_binding import WindowBinding
@@ -83,6 +85,8 @@ class MainWindow(QMainWindow, WindowBinding):
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.addWidget(self._group("Case", self.study_label, self.mask_label, open_row, self.demo_button))
+        self.segment_panel = SegmentToolsPanel()
+        lv.addWidget(self._group("Tumour mask", self.segment_panel))
         lv.addWidget(self._group("Phases", self.phase_table))
         lv.addWidget(self._group("Pathology", self.pathology_form))
         lv.addWidget(self._group("Mutation panel", self.mutation_view))
@@ -94,6 +98,7 @@ class MainWindow(QMainWindow, WindowBinding):
         scroll.setMinimumWidth(360)
 
         self.viewer = ViewerPanel()
+        self.segmentation = SegmentationController(self, self.segment_panel)
         self.curves = CurvesView()
         self.results = ResultsPanel()
         right = QSplitter(Qt.Orientation.Vertical)
@@ -181,6 +186,7 @@ class MainWindow(QMainWindow, WindowBinding):
             self, "info", "About TNBC Desktop", f"{RESEARCH_USE_NOTICE}\n\n{DEMO_BUNDLE_NOTICE} "
             "(shown whenever the selected bundle is the demo bundle)."))
         help_menu.addAction(about)
+        install_mask_menu(self, self.segmentation, help_menu)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

@@ -44,6 +44,8 @@ class SessionState:
     sample: str | None = None
     bundle_path: str | None = None
     deidentify: bool = False
+    mask_provenance: dict | None = None  # MaskProvenance.to_dict() of the mask (None = the file mask_path)
+    mask_autosave: str | None = None  # an unsaved mask made in the app, written by the autosave
 
     def to_dict(self) -> dict:
         return {"schema_version": SCHEMA_VERSION, **asdict(self)}
@@ -70,7 +72,8 @@ def _check_types(s: SessionState) -> None:
 
     if not isinstance(s.study_source, list) or not all(isinstance(p, str) for p in s.study_source):
         raise ValueError("field 'study_source' must be a list of paths")
-    for name in ("mask_path", "maf_path", "sample", "bundle_path"):
+    opt("mask_provenance", s.mask_provenance, dict)
+    for name in ("mask_path", "maf_path", "sample", "bundle_path", "mask_autosave"):
         opt(name, getattr(s, name), str)
     opt("mask_label", s.mask_label, int)
     for name in ("phase_times_s", "phase_order"):

@@ -2,7 +2,9 @@
 
 Wheel: change slice; left-drag: window/level (horizontal = width, vertical = level); right-drag: zoom about
 the press point; middle-drag: pan; ctrl + double-click: reset window/level. The box does not know about
-images; it calls back into its owner (``SliceView``) through plain callables.
+images; it calls back into its owner (``SliceView``) through plain callables. While a mask tool is chosen
+(``left_tool`` set, see ``gui.segment_tools``), the left button clicks / drags go to the tool instead of
+window/level, and Shift + wheel goes to the tool (brush radius, as in 3D Slicer's Paint effect).
 """
 from __future__ import annotations
 
@@ -21,15 +23,25 @@ class SliceViewBox(pg.ViewBox):
         self._on_slice_step = on_slice_step
         self._on_window_drag = on_window_drag
         self._on_reset_window = on_reset_window
+        self.left_tool = None  # object with tool_click/press/move/release(scene_pos) and tool_wheel(delta)
 
     def wheelEvent(self, ev, axis=None):  # noqa: N802 (Qt naming)
         delta = ev.delta() if hasattr(ev, "delta") else ev.angleDelta().y()
-        if delta:
+        if delta and self.left_tool is not None and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.left_tool.tool_wheel(1 if delta > 0 else -1)
+        elif delta:
             self._on_slice_step(1 if delta > 0 else -1)
         ev.accept()
 
     def mouseDragEvent(self, ev, axis=None):  # noqa: N802
         ev.accept()
+        if self.left_tool is not None and ev.button() == Qt.MouseButton.LeftButton:
+            if ev.isStart():
+                self.left_tool.tool_press(ev.buttonDownScenePos())
+            self.left_tool.tool_move(ev.scenePos())
+            if ev.isFinish():
+                self.left_tool.tool_release(ev.scenePos())
+            return
         if ev.isStart():
             return
         d = ev.screenPos() - ev.lastScreenPos()
@@ -44,6 +56,10 @@ class SliceViewBox(pg.ViewBox):
             self.translateBy(x=-shift.x(), y=-shift.y())
 
     def mouseClickEvent(self, ev):  # noqa: N802
+        if self.left_tool is not None and ev.button() == Qt.MouseButton.LeftButton and not ev.double():
+            self.left_tool.tool_click(ev.scenePos())
+            ev.accept()
+            return
         if ev.double() and ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self._on_reset_window()
             ev.accept()

@@ -42,7 +42,10 @@ class WindowBinding:
         self.autosave()
 
     def autosave(self) -> None:
+        segmentation = getattr(self, "segmentation", None)
         try:
+            if segmentation is not None:  # an unsaved mask made in the app is written too
+                self.state = segmentation.autosave_into(self.state)
             self.store.save(self.state)
         except OutputError as exc:
             self.statusBar().showMessage(f"Session not saved: {exc}", 10000)
@@ -125,11 +128,11 @@ class WindowBinding:
 
     def open_case(self, study_source: list[str], mask_path: str | None) -> None:
         self.commit(study_source=[str(p) for p in study_source], mask_path=mask_path, mask_label=None,
-                    phase_times_s=None, phase_order=None)
+                    phase_times_s=None, phase_order=None, mask_autosave=None, mask_provenance=None)
         self.load_current_case()
 
     def open_mask(self, path: str) -> None:
-        self.commit(mask_path=str(path), mask_label=None)
+        self.commit(mask_path=str(path), mask_label=None, mask_autosave=None, mask_provenance=None)
         self.load_current_case()
 
     def open_demo_patient(self, **make_kwargs) -> BackgroundTask | None:
@@ -301,7 +304,8 @@ class WindowBinding:
     # ------------------------------------------------------------------ analysis
     def run_analysis(self) -> BackgroundTask | None:
         self._pathology_edited()
-        if self.case is None or self.case.mask is None:
+        mask, _ = self.segmentation.mask_for_analysis()  # a copy of the mask shown (loaded, made or edited)
+        if self.case is None or mask is None:
             dialogs.show_message(self, "warning", "Nothing to analyse",
                                  "Open a study and its tumour mask first (or the demo patient).")
             return None
@@ -313,13 +317,13 @@ class WindowBinding:
         except TnbcError as exc:
             self.report_error(exc)
             return None
-        state, bundle, shown, mask = self.state, self.bundle, self.case.study, self.case.mask
+        state, bundle, shown = self.state, self.bundle, self.case.study
+        inputs = self.segmentation.analysis_inputs(case_jobs.case_inputs(state, shown))
 
         def job(progress, cancel):
             from tnbc_desktop.core.case_run import analyze_report_record
 
-            done = analyze_report_record(case_jobs.case_inputs(state, shown), bundle, progress=progress,
-                                         cancel=cancel, study=shown, mask=mask)
+            done = analyze_report_record(inputs, bundle, progress=progress, cancel=cancel, study=shown, mask=mask)
             maps = done.result.kinetic_maps  # the full-grid maps are built on first use: here, not on the GUI thread
             for name in ("pe", "ser", "wis", "wos"):
                 getattr(maps, name)
