@@ -114,6 +114,13 @@ def summary_lines(result: CaseResult) -> list[str]:
     return lines
 
 
+def dicom_lines(export) -> list[str]:
+    """What a DICOM export wrote (one line per object) and its notes (e.g. why there is no SEG)."""
+    lines = [f"DICOM {kind}: {path}" for kind, path in (("SEG", export.seg), ("encapsulated PDF", export.pdf),
+                                                         ("SR", export.sr)) if path is not None]
+    return lines + [f"DICOM note: {note}" for note in export.notes]
+
+
 def warn_history(done) -> None:
     """Print the case-history problem of a :class:`RecordedAnalysis` (it does not fail the analysis)."""
     if done.history_warning:
@@ -156,6 +163,9 @@ def register(sub) -> None:
     add_case_arguments(p)
     p.add_argument("--json", dest="json_out", help="write the result JSON here ('-' = standard output)")
     p.add_argument("--pdf", help="write the two-page PDF report here")
+    p.add_argument("--dicom-out", metavar="DIR",
+                   help="write DICOM objects into DIR: SEG (tumour, habitats, ring; DICOM studies only), the report "
+                        "as encapsulated PDF, and a TID 1500 SR; --deidentify applies")
     p.set_defaults(func=run)
 
 
@@ -172,7 +182,7 @@ def run(args) -> int:
     inputs = inputs_from_args(args, study, args.mask)
     done = analyze_report_record(inputs, args.bundle, progress=ProgressPrinter(), n_jobs=max(1, args.jobs),
                                  pdf=args.pdf or None, record=not args.no_history,
-                                 store_identifiers=args.store_identifiers)
+                                 store_identifiers=args.store_identifiers, dicom_out=args.dicom_out or None)
     result, pdf = done.result, done.report_path
     doc = result_json(result, pdf, deidentify=args.deidentify)
     if args.json_out == "-":
@@ -183,5 +193,7 @@ def run(args) -> int:
         print("\n".join(summary_lines(result)))
         if pdf is not None:
             print(f"report: {pdf}")
+    if done.dicom is not None:
+        print("\n".join(dicom_lines(done.dicom)), file=sys.stderr if args.json_out == "-" else sys.stdout)
     warn_history(done)
     return 0

@@ -3,17 +3,22 @@
 :func:`analyze_report_record` runs :func:`tnbc_desktop.core.pipeline.analyze_case`, writes the PDF report when
 asked, and adds the analysis to the case history (the audit log). A history that cannot be written does not
 fail the analysis: the problem is returned as ``history_warning`` for the caller to show. A report written
-later (the GUI's "Export PDF") is attached to the same history row with :func:`attach_report`.
+later (the GUI's "Export PDF") is attached to the same history row with :func:`attach_report`. With
+``dicom_out`` the results also go back as DICOM (SEG, encapsulated PDF report, SR; :func:`write_dicom_export`).
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tnbc_desktop.core.case import CaseInputs, CaseResult
 from tnbc_desktop.core.study import DCEStudy, Mask
 from tnbc_desktop.errors import OutputError
+
+if TYPE_CHECKING:
+    from tnbc_desktop.core.dicom_export.export import DicomExport
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,13 +29,16 @@ class RecordedAnalysis:
     report_path: Path | None
     history_id: int | None
     history_warning: str = ""
+    dicom: "DicomExport | None" = None
 
 
 def analyze_report_record(inputs: CaseInputs, bundle: Any = None, *, progress=None, cancel=None, n_jobs: int = 1,
                           study: DCEStudy | None = None, mask: Mask | None = None,
                           pdf: str | Path | None = None, record: bool = True, store_identifiers: bool = False,
-                          history_path: str | Path | None = None) -> RecordedAnalysis:
-    """Analyse one case, write its PDF to ``pdf`` (if given) and record it in the case history (if ``record``).
+                          history_path: str | Path | None = None,
+                          dicom_out: str | Path | None = None) -> RecordedAnalysis:
+    """Analyse one case, write its PDF to ``pdf`` (if given), its DICOM objects into the folder ``dicom_out``
+    (if given) and record it in the case history (if ``record``).
 
     ``study`` / ``mask`` / ``bundle`` / ``progress`` / ``cancel`` / ``n_jobs`` go to ``analyze_case``;
     ``inputs.deidentify`` decides the report's de-identification; ``history_path`` overrides the history file.
@@ -39,10 +47,23 @@ def analyze_report_record(inputs: CaseInputs, bundle: Any = None, *, progress=No
 
     result = analyze_case(inputs, bundle, progress=progress, cancel=cancel, n_jobs=n_jobs, study=study, mask=mask)
     report = write_case_report(result, pdf) if pdf is not None else None
+    dicom = write_dicom_export(result, report, dicom_out) if dicom_out is not None else None
     history_id, warning = None, ""
     if record:
         history_id, warning = record_in_history(result, report, store_identifiers, history_path)
-    return RecordedAnalysis(result, report, history_id, warning)
+    return RecordedAnalysis(result, report, history_id, warning, dicom)
+
+
+def write_dicom_export(result: CaseResult, report: str | Path | None, out_dir: str | Path) -> "DicomExport":
+    """SEG, encapsulated PDF and SR of ``result`` in ``out_dir`` (de-identified when its inputs ask for it).
+
+    ``report``: the PDF already written for ``result``; None writes it to a temporary file first."""
+    from tnbc_desktop.core.dicom_export.export import export_case_dicom
+
+    if report is not None:
+        return export_case_dicom(result, report, out_dir)
+    with tempfile.TemporaryDirectory(prefix="tnbc-report-") as tmp:
+        return export_case_dicom(result, write_case_report(result, Path(tmp) / "report.pdf"), out_dir)
 
 
 def write_case_report(result: CaseResult, pdf: str | Path) -> Path:
