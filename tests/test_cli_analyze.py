@@ -42,7 +42,9 @@ def test_analyze_writes_json_pdf_and_history(case, tmp_path, capsys):
         assert doc["predictions"][m]["available"] is True
         p = doc["predictions"][m]
         assert p["ci_low"] <= p["probability"] <= p["ci_high"]
-        assert p["group"] == ("pCR" if p["probability"] >= p["cutoff"] else "non-pCR")
+        point = "pCR" if p["probability"] >= p["cutoff"] else "non-pCR"
+        assert p["point_estimate_group"] == point
+        assert p["group"] == ("uncertain" if p["ci_low"] < p["cutoff"] < p["ci_high"] else point)
     assert len(doc["habitats"]["fractions"]) == 3 and sum(doc["habitats"]["fractions"]) == pytest.approx(1.0)
     assert len(doc["bundle"]["sha256"]) == 64
     assert "features" in doc["timings_s"] and isinstance(doc["warnings"], list)

@@ -155,7 +155,9 @@ def test_demo_patient_is_inside_intended_use(tmp_path, capsys):
     assert "Outside intended use" not in stdout and "outside intended use" not in _pdf_text(out_pdf).lower()
     for m in ("model3", "prm", "gprm"):
         p = doc["predictions"][m]
-        assert p["status"] == ("uninformative" if p["ci_uninformative"] else "recommendation")
+        straddles = p["ci_low"] < p["cutoff"] < p["ci_high"]
+        assert p["status"] == ("uninformative" if p["ci_uninformative"] else
+                               "uncertain" if straddles else "recommendation")
         if p["status"] == "recommendation":
             assert f"predicted {p['group']}" in stdout
 

@@ -22,7 +22,9 @@ def test_record_and_list_without_identifiers(tmp_path):
     row = rows[1]
     assert row["bundle_sha256"] == "ab" * 32
     assert row["predictions"]["model3"]["probability"] == 0.35
-    assert row["predictions"]["model3"]["group"] == "pCR"
+    m3 = row["predictions"]["model3"]
+    assert m3["point_estimate_group"] == "pCR"
+    assert m3["group"] == ("uncertain" if m3["ci_low"] < m3["cutoff"] < m3["ci_high"] else "pCR")
     assert row["identifiers"] is None
     assert row["report_path"].endswith("a.pdf")
     raw = b"".join(store.path.read_bytes() for _ in [0])

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from tnbc_desktop.core.phase_numbering import PHASE_NUMBERING_NOTE, phase_number
+
 
 def parse_phase_times(text: str | None) -> tuple[float, ...] | None:
     """'0,90,180' -> (0.0, 90.0, 180.0) seconds; None passes through."""
@@ -51,7 +53,7 @@ def run(args) -> int:
         "timing_source": study.timing_source,
         "phase_mean_intensity": study.phase_means(),
         "phases": [
-            {"index": p.index, "time_s": p.time_s, "source_tag": p.source_tag, "series_number": p.series_number,
+            {"index0": p.index, "time_s": p.time_s, "source_tag": p.source_tag, "series_number": p.series_number,
              "series_description": p.series_description, "n_slices": p.n_slices}
             for p in study.phases
         ],
@@ -65,10 +67,10 @@ def run(args) -> int:
         print(json.dumps(info, indent=2))
     else:
         print(f"{info['layout']}: {info['shape'][0]} phases of {info['shape'][1:]} (z,y,x) at "
-              f"{info['spacing_mm']} mm; timing from {info['timing_source']}")
+              f"{info['spacing_mm']} mm; timing from {info['timing_source']} ({PHASE_NUMBERING_NOTE})")
         for p in info["phases"]:
-            print(f"  phase {p['index']}: t = {p['time_s']:.1f} s ({p['source_tag']}), "
-                  f"mean {info['phase_mean_intensity'][p['index']]:.1f}")
+            print(f"  phase {phase_number(p['index0'])}: t = {p['time_s']:.1f} s ({p['source_tag']}), "
+                  f"mean {info['phase_mean_intensity'][p['index0']]:.1f}")
         for note in info["notes"]:
             print(f"  note: {note}")
         if args.mask:

@@ -86,7 +86,12 @@ def finite_or_none(value: Any) -> float | None:
 
 
 def predictions_json(result: CaseResult) -> dict[str, dict]:
-    """Plain-JSON predictions: model -> available, reason, probability, CI, cutoff, group."""
+    """Plain-JSON predictions: model -> available, reason, status, probability, CI, cutoff, group.
+
+    ``status`` and ``group`` come from :func:`tnbc_desktop.core.prediction_status.prediction_display`: group is
+    "pCR" / "non-pCR" only for a recommendation, "uncertain" when the CI straddles the cutoff, else None; the
+    point estimate's own side of the cutoff is ``point_estimate_group``.
+    """
     from tnbc_desktop.core.prediction_status import prediction_display
 
     out = {}
@@ -98,7 +103,7 @@ def predictions_json(result: CaseResult) -> dict[str, dict]:
                      "ci_low": finite_or_none(getattr(p, "ci_low", None)),
                      "ci_high": finite_or_none(getattr(p, "ci_high", None)),
                      "cutoff": finite_or_none(getattr(p, "cutoff", None)),
-                     "group": getattr(p, "group", None) or None}
+                     "group": shown.group, "point_estimate_group": shown.point_group or None}
     return out
 
 

@@ -104,3 +104,27 @@ def survival_group(model: str, group: str, reference: Mapping[str, Any], logrank
         raise ValueError(f"the bundle has no reference DFS curve for group '{group}' of {model}")
     return SurvivalGroup(model=model, group=group, dfs=landmark_dfs(curves[group]), curves=curves,
                          logrank_p=logrank_p, source=source)
+
+
+def censor_marks(curve: dict[str, list[float]]) -> tuple[list[float], list[float]]:
+    """(times, survival) of the censor marks drawn on a reference curve.
+
+    [D] A KM step function stored in a bundle keeps every observed time (lifelines' timeline); a time after 0
+    at which the survival does not drop had only censored patients, and is marked. A time with both an event
+    and a censoring shows as a drop only (the bundle does not keep the censored count).
+    """
+    times, surv = curve["time_months"], curve["survival"]
+    out_t, out_s = [], []
+    for i in range(1, len(times)):
+        if times[i] > 0 and surv[i] == surv[i - 1]:
+            out_t.append(float(times[i]))
+            out_s.append(float(surv[i]))
+    return out_t, out_s
+
+
+def at_risk_table(curves: Mapping[str, dict[str, list[float]]]) -> tuple[list[float], dict[str, list[int | None]]]:
+    """Numbers at risk per group at common times (months): the landmark times the bundle stored
+    (``at_risk_times``), else 0/12/24/36/48/60. Drawn under the KM plot by the GUI and the report alike."""
+    stored = [c["at_risk_times"] for c in curves.values() if "at_risk_times" in c]
+    times = [float(t) for t in stored[0]] if stored else [0.0, 12.0, 24.0, 36.0, 48.0, 60.0]
+    return times, {g: [at_risk_at(c, t) for t in times] for g, c in curves.items()}

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
+from tnbc_desktop.core.phase_numbering import phase_number
 from tnbc_desktop.core.study import PhaseInfo
 from tnbc_desktop.errors import TimingError
 
@@ -74,7 +75,7 @@ class PhaseTable(QWidget):
             p = by_index[idx]
             self.table.insertRow(row)
             series = p.series_description or (f"series {p.series_number}" if p.series_number is not None else "")
-            cells = (f"{idx}", f"{p.time_s:g}", p.source_tag, series)
+            cells = (f"{phase_number(idx)}", f"{p.time_s:g}", p.source_tag, series)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col != 1:

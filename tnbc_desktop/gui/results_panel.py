@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QVBoxLa
 from tnbc_desktop import DEMO_BUNDLE_NOTICE, RESEARCH_USE_NOTICE
 from tnbc_desktop.core.prediction_status import PredictionStatus, intended_use_text, prediction_display
 from tnbc_desktop.gui.km_view import KMView
-from tnbc_desktop.gui.palette import GROUP_COLOURS
+from tnbc_desktop.gui.palette import hex_colour
 
 SHOWN_MODELS = (("model3", "Model 3"), ("prm", "PRM"), ("gprm", "GPRM"))
 
@@ -58,7 +58,7 @@ class CIBar(QWidget):
                 p.drawLine(int(x(cut)), int(mid - 10), int(x(cut)), int(mid + 10))
             if math.isfinite(prob):
                 p.setPen(Qt.PenStyle.NoPen)
-                p.setBrush(QColor(0, 114, 178))
+                p.setBrush(QColor(40, 40, 40))
                 p.drawEllipse(QRectF(x(prob) - 5, mid - 5, 10, 10))
         p.end()
 
@@ -81,6 +81,7 @@ class PredictionCard(QGroupBox):
         layout.addWidget(self.group)
         layout.addWidget(self.detail)
         self.available = False
+        self.shown = None
 
     def show_prediction(self, pred, intended_use=None) -> None:
         shown = prediction_display("", pred, intended_use)
@@ -90,12 +91,14 @@ class PredictionCard(QGroupBox):
         self.available = True
         self.probability.setText(f"{pred.probability:.0%}")
         self.bar.set_values(pred.probability, pred.ci_low, pred.ci_high, pred.cutoff)
-        rgb = GROUP_COLOURS.get(pred.group, (0, 0, 0)) if shown.is_recommendation else (114, 28, 36)
+        self.shown = shown
         self.group.setText(shown.group_text)
-        self.group.setStyleSheet(f"QLabel {{ font-weight: bold; color: rgb{rgb}; }}")
+        self.group.setStyleSheet(f"QLabel {{ font-weight: bold; color: {hex_colour(shown.colour)}; }}")
         extra = "".join(f"<br>! {w}" for w in pred.warnings)
         self.detail.setText(f"P(pCR) {shown.probability_text} (95% CI {shown.ci_text}); "
-                            f"cutoff {shown.cutoff_text}{extra}")
+                            f"cutoff {shown.cutoff_text}"
+                            + ("<br>The 95% CI includes the cutoff: no predicted group."
+                               if shown.status is PredictionStatus.UNCERTAIN else "") + extra)
 
     def show_unavailable(self, reason: str) -> None:
         self.available = False
@@ -107,6 +110,7 @@ class PredictionCard(QGroupBox):
 
     def reset(self) -> None:
         self.available = False
+        self.shown = None
         self.probability.setText("-")
         self.bar.clear()
         self.group.setText("")
@@ -177,7 +181,13 @@ class ResultsPanel(QWidget):
         self.set_demo(bool(getattr(result.bundle, "is_demo", False)))
         warnings = list(result.warnings) + [f"out of training range: {w}" for w in result.qc.out_of_range]
         self.warnings.setText("<b>Warnings</b><br>" + "<br>".join(f"- {w}" for w in warnings) if warnings else "")
-        self._show_km()
+        from tnbc_desktop.core.report.pages import km_model
+
+        shown_in_report = self.km_model.findData(km_model(result))
+        if shown_in_report >= 0 and shown_in_report != self.km_model.currentIndex():
+            self.km_model.setCurrentIndex(shown_in_report)  # redraws through the signal
+        else:
+            self._show_km()
 
     def shown_probabilities(self) -> dict[str, str]:
         """Probability text per model as displayed (used by tests and screenshots)."""
@@ -196,4 +206,5 @@ class ResultsPanel(QWidget):
             why = pred.reason if pred is not None and not pred.available else "no reference curves in the bundle"
             self.km.clear(f"{title}: no Kaplan-Meier group ({why}).")
         else:
-            self.km.set_group(group, title)
+            self.km.set_group(group, title, prediction_display(key, self.result.predictions.get(key),
+                                                               getattr(self.result, "intended_use", None)))

@@ -8,9 +8,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
                                QSplitter, QVBoxLayout, QWidget)
 
+from tnbc_desktop.core.phase_numbering import phase_name
 from tnbc_desktop.core.study import DCEStudy
 from tnbc_desktop.gui.image_view import SliceView
 from tnbc_desktop.gui.reformat_views import PlaneView
+from tnbc_desktop.gui.readout import voxel_readout
 from tnbc_desktop.gui.overlays import OverlayToggles, habitat_legend_rows
 from tnbc_desktop.gui.palette import OUTLINE_COLOUR, RING_COLOUR, hex_colour
 
@@ -116,17 +118,18 @@ class ViewerPanel(QWidget):
         self.view.phaseChanged.connect(self._sync)
         self.view.windowChanged.connect(lambda *_a: self._sync())
         self.view.overlaysToggled.connect(lambda _v: self._sync())
-        self._cursor_text = ""
+        self._cursor_voxel: tuple[int, int, int] | None = None
         self.view.cursorMoved.connect(self._cursor)
         self.set_legend(None, None, has_mask=False)
 
     # ------------------------------------------------------------------ binding
     def set_study(self, study: DCEStudy, early_phase: int | None = None) -> None:
+        self._cursor_voxel = None
         self.view.set_study(study, early_phase)
         self.phase_combo.blockSignals(True)
         self.phase_combo.clear()
         for i, t in enumerate(study.phase_times_s):
-            self.phase_combo.addItem(("pre-contrast" if i == 0 else f"phase {i}") + f"  ({t:g} s)")
+            self.phase_combo.addItem(phase_name(i, t))
         self.phase_combo.setCurrentIndex(self.view.current_phase)
         self.phase_combo.blockSignals(False)
         self.slice_slider.blockSignals(True)
@@ -215,12 +218,7 @@ class ViewerPanel(QWidget):
                                              ring=self.ring_box.isChecked()))
 
     def _cursor(self, z: int, y: int, x: int) -> None:
-        study = self.view.study
-        if study is None or z < 0:
-            self._cursor_text = ""
-        else:
-            value = study.data[self.view.current_phase, z, y, x]
-            self._cursor_text = f"   voxel (x {x}, y {y}, z {z}) = {value:.1f}"
+        self._cursor_voxel = None if self.view.study is None or z < 0 else (z, y, x)
         self._sync()
 
     def _sync(self, *_args) -> None:
@@ -239,7 +237,7 @@ class ViewerPanel(QWidget):
         shown = {"subtraction": f"   subtraction phase {p + 1} - phase 1",
                  "mip": f"   MIP of phase {p + 1} - phase 1"}.get(self.view.mode, "")
         self.status.setText(
-            f"Slice {z + 1}/{self.view.n_slices()}   phase {p} ({study.phase_times_s[p]:g} s){shown}   "
+            f"Slice {z + 1}/{self.view.n_slices()}   {phase_name(p, study.phase_times_s[p])}{shown}   "
             f"W {width:.0f} L {level:.0f}   pixel {sx:g} x {sy:g} mm   "
             f"screen {screen_orientation(study.geometry.direction)}"
-            f"{seg}{self._cursor_text}")
+            f"{seg}{voxel_readout(study, p, self._cursor_voxel)}")

@@ -6,6 +6,7 @@ Axial images are shown with the in-plane pixel aspect (spacing y / spacing x).
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -16,6 +17,8 @@ from matplotlib.patches import Patch
 
 from tnbc_desktop.core import palette
 from tnbc_desktop.core.case import CurveSummary, SurvivalGroup
+from tnbc_desktop.core.prediction_status import format_p_value
+from tnbc_desktop.core.survival_group import at_risk_table, censor_marks
 from tnbc_desktop.core.tumour_reading import display_curve_type
 
 HABITAT_COLOURS = tuple(palette.hex_colour(palette.HABITAT_COLOURS[h]) for h in palette.HABITAT_LABELS)
@@ -142,28 +145,49 @@ def curves_figure(curves: Mapping[str, CurveSummary], size_in: tuple[float, floa
     return fig
 
 
-def km_png(group: SurvivalGroup, title: str, size_in: tuple[float, float] = (3.2, 2.4)) -> bytes:
-    """Reference DFS Kaplan-Meier curves per predicted group; the patient's group is bold with its CI band."""
+def km_png(group: SurvivalGroup, title: str, size_in: tuple[float, float] = (3.2, 2.7)) -> bytes:
+    """PNG of :func:`km_figure`."""
+    return png_bytes(km_figure(group, title, size_in))
+
+
+def km_figure(group: SurvivalGroup, title: str, size_in: tuple[float, float] = (3.2, 2.7)) -> Figure:
+    """Reference-cohort DFS Kaplan-Meier curves per predicted group, with censor marks and numbers at risk.
+
+    The group this case's estimate falls in is drawn bold with its CI band; the title (wrapped, never cut)
+    carries the log-rank P as :func:`~tnbc_desktop.core.prediction_status.format_p_value` prints it.
+    """
     fig = Figure(figsize=size_in)
-    ax = fig.subplots()
+    ax = fig.add_axes((0.16, 0.36, 0.8, 0.47))
     for name, curve in group.curves.items():
         t = np.asarray(curve["time_months"], dtype=float)
         s = np.asarray(curve["survival"], dtype=float)
         mine = name == group.group
         colour = GROUP_COLOURS.get(name, "grey")
         ax.step(t, s, where="post", color=colour, linewidth=2.2 if mine else 0.9, alpha=1.0 if mine else 0.6,
-                label=f"{name}{'  <- this patient' if mine else ''}")
+                label=f"predicted {name}{' (this case)' if mine else ''}")
+        ct, cs = censor_marks(curve)
+        ax.plot(ct, cs, linestyle="none", marker="|", markersize=4, color=colour, alpha=1.0 if mine else 0.6)
         if mine and "ci_low" in curve and "ci_high" in curve:
             ax.fill_between(t, curve["ci_low"], curve["ci_high"], step="post", color=colour, alpha=0.15,
                             linewidth=0)
     for year in (1, 3, 5):
         ax.axvline(12 * year, color="grey", linewidth=0.4, linestyle=":")
+    risk_times, risk = at_risk_table(group.curves)
+    ax.set_xlim(0, max(risk_times[-1], max((c["time_months"][-1] for c in group.curves.values()), default=0)) * 1.02)
+    ax.set_xticks(risk_times)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("months", fontsize=7)
-    ax.set_ylabel("disease-free survival", fontsize=7)
+    ax.set_xlabel("months", fontsize=6.5, labelpad=1)
+    ax.set_ylabel("disease-free survival", fontsize=6.5)
     ax.tick_params(labelsize=6)
-    ax.legend(fontsize=6, frameon=False, loc="lower left")
-    p = f" (log-rank p={group.logrank_p:.3g})" if group.logrank_p is not None else ""
-    ax.set_title(f"{title}{p}", fontsize=7.5)
-    fig.tight_layout(pad=0.4)
-    return png_bytes(fig)
+    ax.legend(fontsize=5.8, frameon=False, loc="lower left")
+    xaxis = ax.get_xaxis_transform()  # x in months, y in axes fractions (negative = below the axis)
+    ax.text(-0.2, -0.3, "At risk", transform=ax.transAxes, fontsize=5.8, fontweight="bold")
+    for row, (name, counts) in enumerate(risk.items()):
+        y = -0.42 - 0.12 * row
+        ax.text(-0.2, y, name, transform=ax.transAxes, fontsize=5.6, color=GROUP_COLOURS.get(name, "grey"))
+        for t, n in zip(risk_times, counts):
+            ax.text(t, y, "-" if n is None else str(n), transform=xaxis, fontsize=5.6, ha="center")
+    p = f"log-rank P {format_p_value(group.logrank_p)}" if group.logrank_p is not None else ""
+    wrapped = "\n".join(textwrap.wrap(title, 48) + ([p] if p else []))
+    fig.suptitle(wrapped, fontsize=7, y=0.985, va="top")
+    return fig

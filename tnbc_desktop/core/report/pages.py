@@ -7,6 +7,7 @@ import numpy as np
 from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
 from tnbc_desktop.core.case import MODEL_LABELS, REPORT_MODELS, CaseResult
+from tnbc_desktop.core.phase_numbering import PHASE_NUMBERING_NOTE, phase_number
 from tnbc_desktop.core.prediction_status import PredictionStatus, intended_use_text, prediction_display
 from tnbc_desktop.core.report import figures
 from tnbc_desktop.core.report.deid import Redactor, identity_rows
@@ -38,7 +39,8 @@ def _inputs_rows(result: CaseResult, redact: Redactor) -> list[list[str]]:
     times = ", ".join(f"{t:g}" for t in qc.phase_times_s)
     rows = [["Input", "Value"],
             ["DCE phases", f"{study.n_phases} phases at {times} s (timing: {qc.timing_source}); "
-                           f"early = phase {_phase(qc.early_phase)}, late = phase {_phase(qc.late_phase)}"],
+                           f"early = phase {_phase(qc.early_phase)}, late = phase {_phase(qc.late_phase)} "
+                           f"({PHASE_NUMBERING_NOTE})"],
             ["Grid", redact(study.geometry.describe())],
             ["Tumour mask", f"{result.mask.volume_ml:.2f} mL ({result.mask.n_voxels} voxels)"
                             + ("; resampled onto the study grid" if qc.mask_resampled else "")
@@ -63,7 +65,7 @@ def _curve_type_text(result: CaseResult) -> str:
 
 
 def _phase(index) -> str:
-    return "-" if index is None else str(int(index) + 1)
+    return "-" if index is None else str(phase_number(index))
 
 
 def _ki67_text(result: CaseResult, redact: Redactor) -> str:
@@ -112,7 +114,8 @@ def _merge_unavailable(tbl_rows: list[list[str]], tbl: Table) -> None:
         tbl.setStyle(TableStyle(cmds))
 
 
-def _km_model(result: CaseResult) -> str | None:
+def km_model(result: CaseResult) -> str | None:
+    """The model whose reference KM panel the report (and the GUI at first) shows: the richest with a group."""
     for name in KM_PREFERENCE:
         if name in result.survival_groups:
             return name
@@ -127,7 +130,10 @@ def _dfs_rows(result: CaseResult) -> list[list[str]]:
             continue
         cells = [fmt_ci(*sg.dfs.get(y, (None, None, None, None))[:3]) for y in (1, 3, 5)]
         risk = "/".join("-" if sg.dfs.get(y, (None,) * 4)[3] is None else str(sg.dfs[y][3]) for y in (1, 3, 5))
-        rows.append([MODEL_LABELS.get(name, name), sg.group, *cells, risk])
+        shown = prediction_display(name, result.predictions.get(name), result.intended_use)
+        uncertain = shown.status is PredictionStatus.UNCERTAIN
+        rows.append([MODEL_LABELS.get(name, name), sg.group + (" (estimate; uncertain)" if uncertain else ""),
+                     *cells, risk])
     return rows
 
 
@@ -162,16 +168,17 @@ def page_one(result: CaseResult, deidentify: bool, redact: Redactor, st, now: da
     if gate:
         left += [text(redact(gate), st["warn"]), Spacer(1, 2)]
     left += [pred_tbl, Spacer(1, 3),
-                  text("P(pCR) >= cutoff means predicted pCR. CI: 95 % confidence interval of the probability.",
-                       st["small"])]
-    km_name = None if gate else _km_model(result)
+                  text("P(pCR) >= cutoff means predicted pCR; when the 95 % confidence interval of the probability "
+                       "includes the cutoff the prediction reads 'uncertain' and no group is given.", st["small"])]
+    km_name = None if gate else km_model(result)
     right: Flowable
     if km_name is not None:
         sg = result.survival_groups[km_name]
         dfs = _dfs_rows(result)
-        left += [text("Disease-free survival of the patient's predicted group (reference cohort)", st["h2"]),
+        left += [text("Disease-free survival of the reference cohort's patients in each predicted group",
+                      st["h2"]),
                  table(dfs, st["cell"], col_widths=[36, 40, 62, 62, 62, 40])]
-        right = png_image(figures.km_png(sg, f"Reference DFS by {MODEL_LABELS.get(km_name, km_name)} group"),
+        right = png_image(figures.km_png(sg, f"Reference cohort DFS by {MODEL_LABELS.get(km_name, km_name)} group"),
                           FRAME_WIDTH - 304)
     else:
         right = text("Kaplan-Meier panel not shown: the case is outside intended use." if gate else
