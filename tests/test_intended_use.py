@@ -66,7 +66,7 @@ def test_wide_ci_is_uninformative_and_no_recommendation():
     shown = prediction_display("model3", wide, None)
     assert shown.status is PredictionStatus.UNINFORMATIVE and shown.ci_uninformative
     assert "(uninformative)" in shown.ci_text and "predicted" not in shown.group_text
-    narrow = dataclasses.replace(wide, ci_low=0.3, ci_high=0.7)
+    narrow = dataclasses.replace(wide, ci_low=0.42, ci_high=0.7)  # clear of the cutoff 0.4
     assert prediction_display("model3", narrow, None).group_text == "predicted pCR"
     outside = check_intended_use(dataclasses.replace(HUMAN, species="Rattus norvegicus"), None)
     shown = prediction_display("model3", narrow, outside)
