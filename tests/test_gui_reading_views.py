@@ -54,6 +54,14 @@ def test_reformat_pixels_are_the_study_voxels_with_real_aspect(qtbot, flip_z):
     t_cor, t_sag = cor.image.transform(), sag.image.transform()
     assert (t_cor.m11(), t_cor.m22()) == pytest.approx((1.4, 2.0))  # columns x (1.4 mm), rows z (2 mm)
     assert (t_sag.m11(), t_sag.m22()) == pytest.approx((0.7, 2.0))  # columns y (0.7 mm)
+    # keys over a reformat step its own slice; phase keys still drive the whole viewer
+    from PySide6.QtCore import Qt
+
+    qtbot.keyClick(sag.graphics, Qt.Key.Key_Up)
+    assert sag.current_slice == 18 and sag.title.text() == f"Sagittal  slice 19/{study.data.shape[3]}"
+    qtbot.keyClick(sag.graphics, "[")
+    assert view.current_phase == 1 and sag.image.image[0, 0] == study.data[1, nz - 1 if not flip_z else 0, 0, 18]
+    view.set_phase(2)
     # the reformats follow the display mode: subtraction
     panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("subtraction"))
     assert cor.image.image[0 if flip_z else nz - 1, 5] == pytest.approx(

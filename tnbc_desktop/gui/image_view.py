@@ -35,7 +35,7 @@ MAP_UNITS = {"PE": "PE (%)", "SER": "SER (ratio)", "WIS": "WIS (%/min)", "WOS": 
 IMAGE_MODES = ("signal", "subtraction", "mip")
 
 
-class _KeyGraphicsView(pg.GraphicsLayoutWidget):
+class KeyGraphicsView(pg.GraphicsLayoutWidget):
     """Graphics widget that hands viewer keys to its owner before pyqtgraph sees them."""
 
     def __init__(self, on_key):
@@ -88,7 +88,7 @@ class SliceView(QWidget):
         self._map_opacity = 0.0
         self._segmentation_visible = True
 
-        self.graphics = _KeyGraphicsView(self._handle_key)
+        self.graphics = KeyGraphicsView(self.handle_key)
         self.box = SliceViewBox(self.step_slice, self.drag_window, self.reset_window)
         self.graphics.addItem(self.box, row=0, col=0)
         self.image = pg.ImageItem()
@@ -417,7 +417,8 @@ class SliceView(QWidget):
         level, width = self.window
         self.set_window(level - dy_px * step, width + dx_px * step)
 
-    def _handle_key(self, key: int, text: str) -> bool:
+    def handle_key(self, key: int, text: str) -> bool:
+        """The viewer keys (module docstring); False when ``key`` is not one of them."""
         if key in (Qt.Key.Key_Up, Qt.Key.Key_Right):
             self.step_slice(1)
         elif key in (Qt.Key.Key_Down, Qt.Key.Key_Left):

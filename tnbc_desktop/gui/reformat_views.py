@@ -6,7 +6,8 @@ A reformat is a plain slice of the study array (a strided view, never a copy of 
 its rows and columns (aspect locked) and flipped vertically so the head is on top (see
 :mod:`tnbc_desktop.core.orientation`, which also gives the edge letters). A dashed line marks the axial
 slice on screen. Mouse: wheel = this reformat's slice, left-drag = the shared window/level, ctrl +
-double-click = reset, right-drag zoom, middle-drag pan (as the axial view).
+double-click = reset, right-drag zoom, middle-drag pan (as the axial view); keys: Up/Down = this reformat's
+slice, ``[`` / ``]`` and ``g`` as in the axial view.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from tnbc_desktop.core.orientation import PlaneFrame, plane_frame
+from tnbc_desktop.gui.image_view import KeyGraphicsView
 from tnbc_desktop.gui.overlays import fill_rgba, outline_rgba
 from tnbc_desktop.gui.slice_viewbox import SliceViewBox
 from tnbc_desktop.gui.view_annotations import OrientationMarkers
@@ -48,7 +50,7 @@ class PlaneView(QWidget):
         self._index = 0
         self.title = QLabel(plane.capitalize())
         self.title.setStyleSheet("QLabel { color: #ddd; background: #222; padding: 1px 4px; }")
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = KeyGraphicsView(self._handle_key)
         self.box = SliceViewBox(self.step_slice, owner.drag_window, owner.reset_window)
         self.graphics.addItem(self.box, row=0, col=0)
         self.image, self.map_image, self.fill_image, self.outline_image = (pg.ImageItem() for _ in range(4))
@@ -98,6 +100,15 @@ class PlaneView(QWidget):
     def step_slice(self, delta: int) -> None:
         self.set_slice(self._index + delta)
 
+    def _handle_key(self, key: int, text: str) -> bool:
+        if key in (Qt.Key.Key_Up, Qt.Key.Key_Right):
+            self.step_slice(1)
+            return True
+        if key in (Qt.Key.Key_Down, Qt.Key.Key_Left):
+            self.step_slice(-1)
+            return True
+        return self.owner.handle_key(key, text)
+
     def reset_zoom(self) -> None:
         study = self.owner.study
         if study is None or self.frame is None:
@@ -126,6 +137,7 @@ class PlaneView(QWidget):
             self.map_image.setColorMap(style.colour_map)
         self.draw_overlays()
         self.update_axial_line()
+        self.title.setText(f"{self.plane.capitalize()}  slice {self._index + 1}/{self.n_slices()}")
 
     def apply_levels(self) -> None:
         level, width = self.owner.window
