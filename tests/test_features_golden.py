@@ -29,3 +29,45 @@ def test_breast1_firstorder_and_shape_match_pyradiomics_baseline():
                 np.testing.assert_allclose(ours[name], float(val), rtol=1e-9, atol=0, err_msg=name)
                 checked += 1
     assert checked == 18 + 14
+
+
+def test_other_pyradiomics_version_falls_back_to_pyradiomics_own_classes(monkeypatch, caplog):
+    """With pyradiomics' version faked to one the overrides were not written for, every feature class is
+    pyradiomics' own (a warning says so) and breast1's values equal a plain RadiomicsFeatureExtractor run
+    (original image, all classes) within rtol 1e-6."""
+    import logging
+
+    import radiomics
+    from radiomics import featureextractor, getFeatureClasses
+
+    from tnbc_desktop.core.features import region
+
+    d = shared_data("pyradiomics")
+    img = sitk.ReadImage(str(d / "breast1_image.nrrd"))
+    label = sitk.ReadImage(str(d / "breast1_label.nrrd"))
+    mask = sitk.GetArrayFromImage(label) == 1
+    settings = {"binWidth": 25, "voxelArrayShift": 2000, "label": 1}
+    classes = ("shape", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm")
+    assert region.feature_class("glcm") is not getFeatureClasses()["glcm"]  # 3.1.4: the fast classes
+    monkeypatch.setattr(radiomics, "__version__", "v3.2.0")
+    region.reset_version_check()
+    try:
+        with caplog.at_level(logging.WARNING, logger="tnbc_desktop.features.region"):
+            ours = compute_classes(sitk.GetArrayFromImage(img).astype(np.float64), mask, img.GetSpacing(),
+                                   {c: None for c in classes}, settings)
+        assert any("3.2.0" in r.getMessage() and "own classes" in r.getMessage() for r in caplog.records)
+        for c in classes:
+            assert region.feature_class(c) is getFeatureClasses()[c]
+    finally:
+        monkeypatch.undo()
+        region.reset_version_check()
+    extractor = featureextractor.RadiomicsFeatureExtractor(**settings)
+    extractor.disableAllImageTypes()
+    extractor.enableImageTypeByName("Original")
+    extractor.enableAllFeatures()
+    reference = {k[len("original_"):]: float(v) for k, v in extractor.execute(img, label).items()
+                 if k.startswith("original_")}
+    assert len(ours) > 90 and set(ours) <= set(reference)
+    for name, value in ours.items():
+        np.testing.assert_allclose(value, reference[name], rtol=1e-6, atol=0, err_msg=name)
+    assert region.feature_class("glcm") is not getFeatureClasses()["glcm"]  # back on 3.1.4

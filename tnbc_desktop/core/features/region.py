@@ -4,10 +4,15 @@ This is what ``RadiomicsFeatureExtractor.computeFeatures`` / ``computeShape`` do
 mask to the ROI bounding box (no padding) and run each feature class with the extractor's settings. A value
 pyradiomics could not compute (it logs and returns NaN) is reported as not computable, never as a value.
 
-Speed (issue #4), same values: the texture and first-order classes are pyradiomics' own, constructed from the
-arrays (no SimpleITK round trip per class), fed one shared discretisation, and with the slowest Python parts
-replaced by bit-identical shortcuts (GLCM sums and cluster features, first-order moments and percentiles).
+Speed, same values: the texture and first-order classes are pyradiomics' own, constructed from the arrays (no
+SimpleITK round trip per class), fed one shared discretisation, and with the slowest Python parts replaced by
+bit-identical shortcuts (GLCM sums and cluster features, first-order moments and percentiles).
 tests/test_features_speed_equivalence.py compares every value with pyradiomics' classes on SimpleITK images.
+
+These shortcuts override private pyradiomics methods (``_calculateCoefficients``, ``_applyBinning``,
+``_initCalculation``, ``_moment``) and the base constructor, as written in pyradiomics
+:data:`OVERRIDES_WRITTEN_FOR`. On any other pyradiomics version they are not used: every class is pyradiomics'
+own, on SimpleITK images, with its own discretisation (slower, values pyradiomics'), and a warning is logged once.
 """
 from __future__ import annotations
 
@@ -22,6 +27,36 @@ from tnbc_desktop.core.regions import bounding_box
 
 #: a region with fewer voxels on the resampled grid is not analysed (3D texture needs a volume)
 MIN_REGION_VOXELS = 8
+#: the pyradiomics version whose private methods the shortcuts below override
+OVERRIDES_WRITTEN_FOR = "3.1.4"
+log = logging.getLogger("tnbc_desktop.features.region")
+_OVERRIDES_OK: list[bool] = []  # one entry once decided for this process
+
+
+def pyradiomics_version() -> str:
+    """pyradiomics' version as installed (``radiomics.__version__`` without a leading "v")."""
+    import radiomics
+
+    return str(getattr(radiomics, "__version__", "unknown")).lstrip("v")
+
+
+def overrides_enabled() -> bool:
+    """True when the installed pyradiomics is the version the overrides were written for; else a warning is
+    logged (once) and pyradiomics' own classes are used."""
+    if not _OVERRIDES_OK:
+        version = pyradiomics_version()
+        ok = version == OVERRIDES_WRITTEN_FOR
+        if not ok:
+            log.warning("pyradiomics %s is installed but the fast feature classes were written for %s: using "
+                        "pyradiomics' own classes (same values, slower)", version, OVERRIDES_WRITTEN_FOR)
+        _OVERRIDES_OK.append(ok)
+    return _OVERRIDES_OK[0]
+
+
+def reset_version_check() -> None:
+    """Forget the version decision and the classes built from it (after pyradiomics changed, e.g. in tests)."""
+    _OVERRIDES_OK.clear()
+    _CLASS_OVERRIDES.clear()
 
 
 def _glcm_sums(P: np.ndarray, gray_levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -252,20 +287,27 @@ def _with_cached_names(base):
 def feature_class(name: str):
     """The pyradiomics feature class to use for ``name``: GLCM and first-order with the shortcuts above; the
     texture and first-order classes are built from :class:`_ArrayImage` arrays and take their discretised image
-    from the settings (see :func:`compute_classes`); shape is pyradiomics' own on SimpleITK images."""
+    from the settings (see :func:`compute_classes`); shape is pyradiomics' own on SimpleITK images. With another
+    pyradiomics version than :data:`OVERRIDES_WRITTEN_FOR`: pyradiomics' own class, unchanged."""
     if name not in _CLASS_OVERRIDES:
-        if name == "glcm":
-            cls = _fast_glcm_class()
-        elif name == "firstorder":
-            cls = _fast_firstorder_class()
-        else:
-            from radiomics import getFeatureClasses
-
-            cls = getFeatureClasses()[name]
-        if name in BINNED_CLASSES:  # constructed from arrays (ArrayBase after the pyradiomics class in the MRO)
-            cls = type(cls.__name__, (_prebinned(cls), _array_base()), {"__module__": cls.__module__})
-        _CLASS_OVERRIDES[name] = _with_cached_names(cls)
+        _CLASS_OVERRIDES[name] = _build_class(name)
     return _CLASS_OVERRIDES[name]
+
+
+def _build_class(name: str):
+    from radiomics import getFeatureClasses
+
+    if not overrides_enabled():
+        return getFeatureClasses()[name]
+    if name == "glcm":
+        cls = _fast_glcm_class()
+    elif name == "firstorder":
+        cls = _fast_firstorder_class()
+    else:
+        cls = getFeatureClasses()[name]
+    if name in BINNED_CLASSES:  # constructed from arrays (ArrayBase after the pyradiomics class in the MRO)
+        cls = type(cls.__name__, (_prebinned(cls), _array_base()), {"__module__": cls.__module__})
+    return _with_cached_names(cls)
 
 
 def discretise(image_zyx: np.ndarray, mask_zyx: np.ndarray, settings: dict) -> tuple[np.ndarray, np.ndarray, int]:
@@ -335,16 +377,17 @@ def compute_classes(image_zyx: np.ndarray, mask_zyx: np.ndarray, spacing_xyz: tu
     image_box = np.ascontiguousarray(image_zyx[box])
     mask_box = np.ascontiguousarray(mask_zyx[box]).astype(np.uint32)  # the label image pyradiomics is given
     binned_settings = None
-    if any(cls in BINNED_CLASSES for cls in requests):  # discretise once for all texture classes
+    fast = overrides_enabled()
+    if fast and any(cls in BINNED_CLASSES for cls in requests):  # discretise once for all texture classes
         binned_settings = dict(settings)
         binned_settings[PREBINNED_KEY] = discretise(image_box, mask_box.astype(bool), settings)
     out: dict[str, float] = {}
     for cls, feats in requests.items():
         wanted = tuple(feats) if feats is not None else class_features(cls)
-        if cls in BINNED_CLASSES:
+        if fast and cls in BINNED_CLASSES:
             fc = feature_class(cls)(_ArrayImage(image_box, spacing_xyz), _ArrayImage(mask_box, spacing_xyz),
                                     **binned_settings)
-        else:  # shape: pyradiomics reads the SimpleITK mask itself
+        else:  # shape (or any class without the overrides): pyradiomics reads SimpleITK images itself
             fc = feature_class(cls)(_as_image(image_box, spacing_xyz), _as_image(mask_box, spacing_xyz),
                                     **settings)
         for f in wanted:
