@@ -92,3 +92,19 @@ def test_provenance_counts_edits_on_an_accepted_semi_automatic_mask_and_undo_res
     assert ed.provenance == semi and np.array_equal(ed.array, accepted)
     ed.undo()  # undo the accept itself
     assert not ed.array.any() and ed.provenance.origin is MaskOrigin.DRAWN
+
+
+def test_overlay_region_update_equals_a_full_recompute():
+    """The brush redraw recomputes only the changed box of the slice's overlay; it must match a full redraw."""
+    from tnbc_desktop.gui.overlays import OverlayCache, compute_layers
+
+    ed = MaskEditor(SHAPE, SPACING)
+    ed.dab((5, 30, 30), 4.0)
+    cache = OverlayCache(mask=ed.array)
+    cache.layers(5)
+    for centre, erase in (((5, 33, 36), False), ((5, 30, 27), True), ((5, 1, 1), False)):
+        box = ed.dab(centre, 2.0, erase=erase)
+        cache.update_region(5, box[1], box[2])
+        fill, outline = cache.layers(5)
+        full_fill, full_outline = compute_layers(ed.array, None, None, 5, cache.toggles)
+        assert np.array_equal(fill, full_fill) and np.array_equal(outline, full_outline)

@@ -162,10 +162,14 @@ class SliceView(QWidget):
         self.redraw()
         self.windowChanged.emit(*self.window)
 
-    def refresh_overlays(self) -> None:
-        """Redraw the overlays of the shown slice after their arrays were changed in place (mask editing)."""
+    def refresh_overlays(self, box: tuple[slice, slice, slice] | None = None) -> None:
+        """Redraw the overlays of the shown slice after their arrays were changed in place (mask editing);
+        ``box`` ([z, y, x] slices of the change) limits the recomputation to the changed rows and columns."""
         ov = self.overlays
-        self.overlays = OverlayCache(mask=ov.mask, labels=ov.labels, ring=ov.ring, toggles=ov.toggles)
+        if box is not None and box[0].start <= self._z < box[0].stop:
+            ov.update_region(self._z, box[1], box[2])
+        else:
+            self.overlays = OverlayCache(mask=ov.mask, labels=ov.labels, ring=ov.ring, toggles=ov.toggles)
         self._draw_overlays()
 
     def _centre_reformats(self, mask: np.ndarray) -> None:

@@ -97,6 +97,33 @@ class OverlayCache:
         return hit
 
 
+    def update_region(self, z: int, rows: slice, cols: slice) -> None:
+        """After the arrays changed in place inside ``rows`` x ``cols`` (mask editing), recompute slice ``z``'s
+        layers there only; other slices are recomputed on use. The outline of the pixels next to the change
+        can change too, so one pixel around it is redrawn, from a two-pixel margin."""
+        hit = self._cache.get(z)
+        self._cache.clear()
+        if hit is None or hit[0] is None or hit[1] is None:
+            return
+        ny, nx = hit[0].shape[:2]
+        rows = slice(max(rows.start - 1, 0), min(rows.stop + 1, ny))
+        cols = slice(max(cols.start - 1, 0), min(cols.stop + 1, nx))
+        r0, r1 = max(rows.start - 1, 0), min(rows.stop + 1, ny)
+        c0, c1 = max(cols.start - 1, 0), min(cols.stop + 1, nx)
+
+        def sub(a):
+            return None if a is None else a[z:z + 1, r0:r1, c0:c1]
+
+        fill, outline = compute_layers(sub(self.mask), sub(self.labels), sub(self.ring), 0, self._toggles)
+        inner = (slice(rows.start - r0, rows.stop - r0), slice(cols.start - c0, cols.stop - c0))
+        layers = []
+        for old, new in ((hit[0], fill), (hit[1], outline)):
+            out = old.copy()
+            out[rows, cols] = new[inner]
+            layers.append(out)
+        self._cache[z] = (layers[0], layers[1])
+
+
 def compute_layers(mask, labels, ring, z: int, toggles: OverlayToggles):
     """Uncached (fill, outline) for slice ``z`` - the baseline the cache is measured against."""
     def pick(a):

@@ -129,7 +129,7 @@ class SegmentationController(QObject):
                               "sphere" if self.panel.sphere_box.isChecked() else "slice",
                               erase=self.panel.tool() == "erase")
         if box is not None:
-            self._show_editor_mask()
+            self._show_editor_mask(box=box)
             self._update_labels()
 
     def tool_release(self, scene_pos) -> None:
@@ -228,15 +228,16 @@ class SegmentationController(QObject):
         self._update_labels()
         self.maskEdited.emit()
 
-    def _show_editor_mask(self, force: bool = False) -> None:
-        """Draw the active editor's mask; the same array object is refreshed in place after a dab."""
+    def _show_editor_mask(self, force: bool = False, box=None) -> None:
+        """Draw the active editor's mask; the same array object is refreshed in place after an edit (only the
+        changed ``box`` of the shown slice after a brush dab)."""
         editor = self.editor
         if editor is None:
             return
         if force or self.view.overlays.mask is not editor.array:
             self.view.set_overlays(mask=editor.array)
         else:
-            self.view.refresh_overlays()
+            self.view.refresh_overlays(box)
 
     def _update_labels(self) -> None:
         editor = self.editor
