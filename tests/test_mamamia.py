@@ -179,6 +179,8 @@ def test_missing_files_are_listed_and_left_out(tree12, ids12, tmp_path, capsys):
     assert "2 left out (DUKE 1, ISPY2 1):" in stdout
     assert f"{gone_image} (DUKE): no phase images" in stdout
     assert f"{gone_mask} (ISPY2): no expert segmentation" in stdout
+    listed = _manifest_rows(tmp_path / "m_left_out.csv")
+    assert sorted(r["patient_id"] for r in listed) == sorted([gone_image, gone_mask])
     # --strict: the same tree is an error naming both, and no manifest is written
     strict = tmp_path / "strict.csv"
     assert main(["cohort", "manifest", "mama-mia", str(tree), "--out", str(strict), "--strict"]) == 2
@@ -256,3 +258,30 @@ def test_analyze_demo_patient_with_a_bundle_without_prm(trained, tmp_path, capsy
     text = " ".join(" ".join(p.extract_text() or "" for p in PdfReader(str(out_pdf)).pages).split())
     assert text.count("not available: not trainable on the bundle's training cohort: no Ki-67, LVI") == 2
     assert "not trainable: no Ki-67, LVI (none of the" in text  # the model card on page 2
+
+
+def test_training_envelope_from_headers_equals_the_loaded_study(tree12, tmp_path):
+    """The envelope reads NIfTI headers and the mask only; it must give what loading each study gives."""
+    from tnbc_desktop.core.intended_use import AcquisitionProfile
+    from tnbc_desktop.core.io.masks import load_mask
+    from tnbc_desktop.core.io.study_loader import load_study
+    from tnbc_desktop.core.manifest import read_manifest
+    from tnbc_desktop.core.training.envelope import _header_profile
+
+    build_manifest(tree12, tmp_path / "m.csv")
+    for row in read_manifest(tmp_path / "m.csv").rows:
+        study = load_study(row.study, phase_times_s=row.phase_times_s)
+        loaded = AcquisitionProfile.from_study(study, load_mask(row.mask, study.geometry).volume_ml)
+        assert _header_profile(row) == loaded
+
+
+def test_a_folder_without_any_usable_patient_is_refused(tmp_path, capsys):
+    (tmp_path / "images").mkdir()
+    code = main(["cohort", "manifest", "mama-mia", str(tmp_path), "--out", str(tmp_path / "m.csv"),
+                 "--clinical", str(shared_data(*TABLE))])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "none of the 499 patients" in err and "no phase images" in err
+    assert not (tmp_path / "m.csv").exists()
+    assert main(["cohort", "manifest", "mama-mia", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.csv")]) == 2
+    assert "no images/ folder" in capsys.readouterr().err

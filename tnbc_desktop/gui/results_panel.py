@@ -94,6 +94,8 @@ class PredictionCard(QGroupBox):
         self.shown = shown
         self.group.setText(shown.group_text)
         self.group.setStyleSheet(f"QLabel {{ font-weight: bold; color: {hex_colour(shown.colour)}; }}")
+        grey = "" if shown.is_recommendation else " color: #777;"  # a probability, not a recommendation
+        self.probability.setStyleSheet(f"QLabel {{ font-size: 18pt; font-weight: bold;{grey} }}")
         extra = "".join(f"<br>! {w}" for w in pred.warnings)
         self.detail.setText(f"P(pCR) {shown.probability_text} (95% CI {shown.ci_text}); "
                             f"cutoff {shown.cutoff_text}"
@@ -103,6 +105,7 @@ class PredictionCard(QGroupBox):
     def show_unavailable(self, reason: str) -> None:
         self.available = False
         self.probability.setText("n/a")
+        self.probability.setStyleSheet("QLabel { font-size: 18pt; font-weight: bold; }")
         self.bar.clear()
         self.group.setText("not available")
         self.group.setStyleSheet("QLabel { font-weight: bold; color: #555; }")
@@ -112,6 +115,7 @@ class PredictionCard(QGroupBox):
         self.available = False
         self.shown = None
         self.probability.setText("-")
+        self.probability.setStyleSheet("QLabel { font-size: 18pt; font-weight: bold; }")
         self.bar.clear()
         self.group.setText("")
         self.detail.setText("Run the analysis to see this model's prediction.")

@@ -24,8 +24,8 @@ case-insensitively. Per patient of the chosen subtype (``tumor_subtype``):
 - collection = ``dataset``.
 
 A patient is left out, with the reason, when its phase files or mask are missing, its pCR is unknown, or its
-phase times are missing or do not match its phase files; the summary counts them per collection, and
-``strict`` makes any left-out patient an error.
+phase times are missing or do not match its phase files; the summary counts them per collection, they are
+listed in ``<manifest>_left_out.csv``, and ``strict`` makes any left-out patient an error.
 """
 from __future__ import annotations
 
@@ -84,8 +84,13 @@ class MamaMiaManifest:
     n_selected: int
     per_collection: dict[str, int]
 
-    def summary_lines(self) -> list[str]:
-        """Human summary: rows per collection, then every left-out patient with its reason."""
+    @property
+    def left_out_path(self) -> Path:
+        """``<manifest>_left_out.csv``: every left-out patient with its reason (written when any is)."""
+        return self.path.with_name(self.path.stem + "_left_out.csv")
+
+    def summary_lines(self, max_listed: int = 20) -> list[str]:
+        """Human summary: rows per collection, then the left-out patients with their reasons."""
         lines = [f"{len(self.patient_ids)} of {self.n_selected} patients in the manifest ("
                  + ", ".join(f"{c} {n}" for c, n in sorted(self.per_collection.items())) + ")"]
         splits = Counter(self.splits.values())
@@ -94,7 +99,9 @@ class MamaMiaManifest:
             by = Counter(x.collection for x in self.left_out)
             lines.append(f"{len(self.left_out)} left out (" + ", ".join(f"{c} {n}" for c, n in sorted(by.items()))
                          + "):")
-            lines += [f"  {x.patient_id} ({x.collection}): {x.reason}" for x in self.left_out]
+            lines += [f"  {x.patient_id} ({x.collection}): {x.reason}" for x in self.left_out[:max_listed]]
+            if len(self.left_out) > max_listed:
+                lines.append(f"  ... {len(self.left_out) - max_listed} more in {self.left_out_path}")
         return lines
 
 
@@ -241,13 +248,24 @@ def build_manifest(root: str | Path, out: str | Path, *, subtype: str | None = "
         shown = "; ".join(f"{x.patient_id}: {x.reason}" for x in left[:5])
         raise InputError(f"{len(left)} patient(s) cannot be used (--strict): {shown}"
                          + (f" (+{len(left) - 5} more)" if len(left) > 5 else ""), root)
+    if not kept:
+        why = Counter(x.reason for x in left).most_common(1)[0][0]
+        raise InputError(f"none of the {len(records)} patients of the clinical table can be used (most often: "
+                         f"{why}); is this the root of the MAMA-MIA download?", root)
     internal = [r for r in kept if r.collection not in external]
     split = dict(zip([r.patient_id for r in internal],
                      stratified_split(np.array([r.pcr == 1 for r in internal]), seed) if internal else []))
     split.update({r.patient_id: "external" for r in kept if r.collection in external})
     _write(out, kept, split, phases, masks)
-    return MamaMiaManifest(out, tuple(r.patient_id for r in kept), split, tuple(left), len(records),
-                           dict(Counter(r.collection for r in kept)))
+    result = MamaMiaManifest(out, tuple(r.patient_id for r in kept), split, tuple(left), len(records),
+                             dict(Counter(r.collection for r in kept)))
+    if left:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(("patient_id", "collection", "reason"))
+        w.writerows((x.patient_id, x.collection, x.reason) for x in left)
+        write_text_atomic(result.left_out_path, buf.getvalue())
+    return result
 
 
 def _write(out: Path, kept: list[ClinicalRecord], split: dict[str, str], phases, masks) -> None:
