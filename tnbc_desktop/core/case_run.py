@@ -54,23 +54,28 @@ def analyze_report_record(inputs: CaseInputs, bundle: Any = None, *, progress=No
     return RecordedAnalysis(result, report, history_id, warning, dicom)
 
 
-def write_dicom_export(result: CaseResult, report: str | Path | None, out_dir: str | Path) -> "DicomExport":
-    """SEG, encapsulated PDF and SR of ``result`` in ``out_dir`` (de-identified when its inputs ask for it).
+def write_dicom_export(result: CaseResult, report: str | Path | None, out_dir: str | Path,
+                       deidentify: bool | None = None) -> "DicomExport":
+    """SEG, encapsulated PDF and SR of ``result`` in ``out_dir``, de-identified when ``deidentify`` (by default
+    when its inputs ask for it).
 
-    ``report``: the PDF already written for ``result``; None writes it to a temporary file first."""
+    ``report``: the PDF already written for ``result`` (with the same de-identification); None writes it to a
+    temporary file first."""
     from tnbc_desktop.core.dicom_export.export import export_case_dicom
 
     if report is not None:
-        return export_case_dicom(result, report, out_dir)
+        return export_case_dicom(result, report, out_dir, deidentify)
     with tempfile.TemporaryDirectory(prefix="tnbc-report-") as tmp:
-        return export_case_dicom(result, write_case_report(result, Path(tmp) / "report.pdf"), out_dir)
+        pdf = write_case_report(result, Path(tmp) / "report.pdf", deidentify)
+        return export_case_dicom(result, pdf, out_dir, deidentify)
 
 
-def write_case_report(result: CaseResult, pdf: str | Path) -> Path:
-    """The two-page PDF for ``result`` (de-identified when its inputs ask for it)."""
+def write_case_report(result: CaseResult, pdf: str | Path, deidentify: bool | None = None) -> Path:
+    """The two-page PDF for ``result`` (de-identified when ``deidentify``, by default when its inputs ask)."""
     from tnbc_desktop.core.report import write_report
 
-    return Path(write_report(result, pdf, deidentify=result.inputs.deidentify))
+    deid = result.inputs.deidentify if deidentify is None else deidentify
+    return Path(write_report(result, pdf, deidentify=deid))
 
 
 def record_in_history(result: CaseResult, report: Path | None, store_identifiers: bool = False,
