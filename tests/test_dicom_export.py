@@ -24,7 +24,7 @@ from tnbc_desktop.core.case_run import analyze_report_record
 from tnbc_desktop.core.dicom_export.pdf import ENCAPSULATED_PDF_STORAGE, TYPE1_KEYWORDS, document_bytes
 from tnbc_desktop.core.dicom_export.sr import GROUP_CODES, NO_RECOMMENDATION
 from tnbc_desktop.core.palette import HABITAT_COLOURS, HABITAT_NAMES, OUTLINE_COLOUR, RING_COLOUR
-from tnbc_desktop.core.prediction_status import PredictionStatus, prediction_display
+from tnbc_desktop.core.prediction_status import PredictionStatus
 from tnbc_desktop.core.synthetic import CANARY
 
 SEG, DOC, SR = "SEG_regions.dcm", "DOC_report.dcm", "SR_measurements.dcm"
@@ -140,7 +140,7 @@ def _check_sr_against_json(path, doc, result):
     for k in (1, 2, 3):
         assert _values(groups[f"H{k}"]) == {"Volume": hab["volumes_ml"][k - 1],
                                             "Fraction of tumour volume": hab["fractions"][k - 1]}
-    checked = 0
+    checked, statuses = 0, set()
     for name, pred in doc["predictions"].items():
         if not pred["available"]:
             assert name not in groups
@@ -150,8 +150,9 @@ def _check_sr_against_json(path, doc, result):
                           "pCR probability 95% CI lower limit": pred["ci_low"],
                           "pCR probability 95% CI upper limit": pred["ci_high"],
                           "pCR probability decision cutoff": pred["cutoff"]}
-        status = prediction_display(name, result.predictions[name], result.intended_use).status
+        status = PredictionStatus(pred["status"])
         want = GROUP_CODES[pred["group"]] if status is PredictionStatus.RECOMMENDATION else NO_RECOMMENDATION[status]
+        statuses.add(status)
         evaluations = groups[name].get_qualitative_evaluations()
         assert [(e.name.meaning, e.value.value) for e in evaluations] == [("Predicted response group", want.value)]
         for m in groups[name].get_measurements():
@@ -161,6 +162,16 @@ def _check_sr_against_json(path, doc, result):
         checked += 1
     assert checked >= 3 and all(math.isfinite(v) for g in groups.values() for v in _values(g).values())
     return groups
+
+
+def test_every_presentation_status_has_its_own_response_group_code():
+    from tnbc_desktop.core.dicom_export.sr import response_group_code
+
+    shown = [response_group_code(s, None) for s in PredictionStatus if s is not PredictionStatus.RECOMMENDATION]
+    shown += [response_group_code(PredictionStatus.RECOMMENDATION, g) for g in ("pCR", "non-pCR")]
+    assert len({c.value for c in shown}) == len(shown)
+    assert response_group_code(PredictionStatus.OUTSIDE_INTENDED_USE, "pCR") == NO_RECOMMENDATION[
+        PredictionStatus.OUTSIDE_INTENDED_USE]  # never a group outside intended use
 
 
 def test_sr_values_equal_the_result_json(exported):

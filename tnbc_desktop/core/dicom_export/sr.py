@@ -7,8 +7,9 @@ Content:
   TID 1501 group with the same tracking identifier;
 - one TID 1501 group per available model (tracking identifier = the model's key, e.g. "model3"): probability
   of pCR, the 95 % CI limits and the cutoff (unit 1), and the qualitative evaluation "predicted response
-  group": pCR / non-pCR only when the app presents it as a recommendation, otherwise "no recommendation"
-  (outside intended use, or an uninformative CI: :mod:`tnbc_desktop.core.prediction_status`). Each
+  group": pCR / non-pCR only when the app presents it as a recommendation, otherwise what withholds it
+  (outside intended use, uninformative CI, or uncertain: the CI includes the cutoff), by the one labelling
+  rule of :mod:`tnbc_desktop.core.prediction_status` that the JSON's ``status`` / ``group`` also follow. Each
   measurement names the model bundle as its algorithm (TID 4019: bundle name, version, and the parameter
   "bundle SHA-256 <hex>"). A model the bundle could not apply is left out (the JSON and PDF give the reason).
 
@@ -46,7 +47,15 @@ GROUP_CODES = {"pCR": Code("PCR", SCHEME, "pCR predicted"), "non-pCR": Code("NON
 NO_RECOMMENDATION = {
     PredictionStatus.OUTSIDE_INTENDED_USE: Code("NORECIU", SCHEME, "No recommendation: outside intended use"),
     PredictionStatus.UNINFORMATIVE: Code("NORECCI", SCHEME, "No recommendation: uninformative CI"),
+    PredictionStatus.UNCERTAIN: Code("UNCERTAIN", SCHEME, "Uncertain: the 95% CI includes the cutoff"),
 }
+
+
+def response_group_code(status: PredictionStatus, group: str | None) -> Code:
+    """The coded response group: pCR / non-pCR for a recommendation, else what withholds it."""
+    if status is PredictionStatus.RECOMMENDATION and group in GROUP_CODES:
+        return GROUP_CODES[group]
+    return NO_RECOMMENDATION.get(status) or Code("NOREC", SCHEME, f"No recommendation: {status.value}"[:64])
 
 
 def model_code(name: str) -> Code:
@@ -83,9 +92,7 @@ def _model_group(name: str, pred, result: CaseResult, algorithm) -> hd.sr.Measur
               (CUTOFF, pred.cutoff)]
     measurements = [hd.sr.Measurement(name=code, value=float(v), unit=NO_UNITS, algorithm_id=algorithm)
                     for code, v in values if v is not None and math.isfinite(float(v))]
-    group = (GROUP_CODES.get(pred.group) if shown.status is PredictionStatus.RECOMMENDATION
-             else NO_RECOMMENDATION.get(shown.status))
-    evaluations = [hd.sr.QualitativeEvaluation(RESPONSE_GROUP, group)] if group is not None else None
+    evaluations = [hd.sr.QualitativeEvaluation(RESPONSE_GROUP, response_group_code(shown.status, shown.group))]
     return hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=name), method=model_code(name),
         algorithm_id=algorithm, measurements=measurements, qualitative_evaluations=evaluations)
