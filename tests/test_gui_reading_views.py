@@ -182,3 +182,37 @@ def test_ruler_and_longest_diameter_in_mm(qtbot):
     view.set_slice(0)
     assert not view.diameter.visible
     assert f"{d.axial_mm:.1f} mm axial" in panel.reading.text() and "curve type" not in panel.reading.text()
+
+
+def test_user_window_survives_a_mask_change_and_reset_follows_the_lesion(qtbot):
+    study, _ = random_study()
+    mask = np.zeros(study.data.shape[1:], bool)
+    mask[7:12:2, 31:36:2, 31:36:2] = True  # odd indices: a bright lesion the 1/8 body sample never sees
+    study.data[1][mask] += np.linspace(1500.0, 2500.0, int(mask.sum()), dtype=np.float32)
+    panel = make_panel(qtbot, study, None)
+    view = panel.view
+    top_without = view.window[0] + view.window[1] / 2
+    view.set_window(150.0, 60.0)
+    view.set_overlays(mask=mask.copy())
+    assert view.window == pytest.approx((150.0, 60.0))  # the reader's window is kept
+    view.reset_window()
+    level, width = view.window
+    assert level + width / 2 > np.percentile(study.data[1][mask], 99.5) > top_without
+
+
+def test_editing_the_mask_updates_the_diameters_shown(qtbot, tmp_path):
+    from tests.test_gui_support import make_test_bundle, write_small_patient
+    from tests.test_gui_window import make_window, open_case
+    from tnbc_desktop.core.tumour_size import tumour_diameters
+
+    _, files = write_small_patient(tmp_path / "patient")
+    window = make_window(qtbot)
+    open_case(qtbot, window, files, make_test_bundle(tmp_path / "bundle.json"))
+    view, seg = window.viewer.view, window.segmentation
+    before = tumour_diameters(view.overlays.mask, view.study.spacing_mm)
+    assert before.describe() in window.viewer.reading.text()
+    view.set_slice(before.axial_slice)
+    seg.clear_slice()  # removes the slice holding the longest axial diameter
+    after = tumour_diameters(seg.editor.array, view.study.spacing_mm)
+    assert after.describe() != before.describe()
+    qtbot.waitUntil(lambda: after.describe() in window.viewer.reading.text(), timeout=5000)

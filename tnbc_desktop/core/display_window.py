@@ -72,23 +72,34 @@ def lesion_values(volume: np.ndarray, mask: np.ndarray | None) -> np.ndarray | N
     return np.asarray(volume[box])[np.asarray(mask[box], dtype=bool)]
 
 
-def default_window(sample: np.ndarray, lesion: np.ndarray | None = None,
-                   floor: float | None = None) -> DisplayWindow:
-    """The default window (module docstring) of an image ``sample`` (any shape; typically a subsample of the
-    early phase, of a subtraction or a MIP) and the ``lesion``'s values; ``floor`` fixes the bottom."""
+def body_window(sample: np.ndarray, floor: float | None = None) -> DisplayWindow:
+    """The lesion-independent part of the default (module docstring) of an image ``sample`` (any shape;
+    typically a subsample of the early phase, of a subtraction or a MIP); ``floor`` fixes the bottom."""
     finite = np.asarray(sample, dtype=np.float32)
     finite = finite[np.isfinite(finite)]
     if finite.size == 0:
         return DisplayWindow.from_range(0.0, 1.0)
     low = float(np.percentile(finite, LOWER_PERCENTILE)) if floor is None else float(floor)
     body = finite[finite > otsu_threshold(finite)] if np.ptp(finite) > 0 else finite
-    high = float(np.percentile(body if body.size else finite, BODY_UPPER_PERCENTILE))
-    if lesion is not None:
-        les = np.asarray(lesion, dtype=np.float64)
-        les = les[np.isfinite(les)]
-        if les.size:
-            high = max(high, LESION_HEADROOM * float(np.percentile(les, LESION_UPPER_PERCENTILE)))
-    return DisplayWindow.from_range(low, high)
+    return DisplayWindow.from_range(low, float(np.percentile(body if body.size else finite, BODY_UPPER_PERCENTILE)))
+
+
+def with_lesion(window: DisplayWindow, lesion: np.ndarray | None) -> DisplayWindow:
+    """``window`` with its top raised, if need be, above the ``lesion``'s values (module docstring)."""
+    if lesion is None:
+        return window
+    les = np.asarray(lesion, dtype=np.float64)
+    les = les[np.isfinite(les)]
+    if les.size == 0:
+        return window
+    top = max(window.high, LESION_HEADROOM * float(np.percentile(les, LESION_UPPER_PERCENTILE)))
+    return DisplayWindow.from_range(window.low, top)
+
+
+def default_window(sample: np.ndarray, lesion: np.ndarray | None = None,
+                   floor: float | None = None) -> DisplayWindow:
+    """The default window (module docstring): :func:`body_window` raised by :func:`with_lesion`."""
+    return with_lesion(body_window(sample, floor), lesion)
 
 
 def image_sample(volume: np.ndarray) -> np.ndarray:

@@ -20,7 +20,8 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from tnbc_desktop.core.display_window import DisplayWindow, default_window, image_sample, lesion_values, window_presets
+from tnbc_desktop.core.display_window import (DisplayWindow, body_window, image_sample, lesion_values,
+                                              window_presets, with_lesion)
 from tnbc_desktop.core.orientation import plane_frame
 from tnbc_desktop.core.regions import bounding_box
 from tnbc_desktop.core.study import DCEStudy
@@ -80,7 +81,8 @@ class SliceView(QWidget):
         self._z = 0
         self._phase = 0
         self._early = 1
-        self._windows: dict[str, DisplayWindow] = {}
+        self._windows: dict[str, DisplayWindow] = {}  # set by the user (drag, preset); else the default
+        self._body_windows: dict[str, DisplayWindow] = {}
         self._default_windows: dict[str, DisplayWindow] = {}
         self._window_mask = None
         self._mip_cache: dict[int, np.ndarray] = {}
@@ -119,6 +121,7 @@ class SliceView(QWidget):
         self._early = min(early_phase if early_phase is not None else 1, study.n_phases - 1)
         self._mip_cache = {}
         self._window_mask = None
+        self._body_windows = {}
         self._default_windows = {}
         self._windows = {}
         self.maps = {}
@@ -153,7 +156,6 @@ class SliceView(QWidget):
         if mask is not self._window_mask:  # a new mask: the default windows keep the lesion unsaturated
             self._window_mask = mask
             self._default_windows = {}
-            self._windows = {}
             self.windowDefaultsChanged.emit()
         if centre_on_mask and mask is not None and mask.any():
             self._z = int(np.argmax(mask.reshape(mask.shape[0], -1).sum(axis=1)))
@@ -171,6 +173,8 @@ class SliceView(QWidget):
         else:
             self.overlays = OverlayCache(mask=ov.mask, labels=ov.labels, ring=ov.ring, toggles=ov.toggles)
         self._draw_overlays()
+        for view in self.reformats:
+            view.draw_overlays()
 
     def _centre_reformats(self, mask: np.ndarray) -> None:
         box = bounding_box(mask)
@@ -272,8 +276,10 @@ class SliceView(QWidget):
         self.windowChanged.emit(*self.window)
 
     def reset_window(self) -> None:
-        w = self.default_window()
-        self.set_window(w.level, w.width)
+        """Back to the default window of the image shown (it then follows later mask changes again)."""
+        self._windows.pop(self.window_kind, None)
+        self._apply_levels()
+        self.windowChanged.emit(*self.window)
 
     def default_window(self, kind: str | None = None) -> DisplayWindow:
         """The default window of ``kind`` (default: the one shown), computed once per study and mask."""
@@ -304,7 +310,9 @@ class SliceView(QWidget):
         if self.study is None:
             return DisplayWindow(0.5, 1.0)
         sample, lesion = self._window_samples(kind)
-        return default_window(sample, lesion, floor=None if kind == "signal" else 0.0)
+        if kind not in self._body_windows:  # per study; a mask change only re-reads the lesion
+            self._body_windows[kind] = body_window(sample, floor=None if kind == "signal" else 0.0)
+        return with_lesion(self._body_windows[kind], lesion)
 
     def mip(self, phase: int) -> np.ndarray:
         """Axial MIP of (phase - pre-contrast), cached per phase."""

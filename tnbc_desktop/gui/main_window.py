@@ -153,6 +153,11 @@ class MainWindow(QMainWindow, WindowBinding):
         self._cursor_timer.setSingleShot(True)
         self._cursor_timer.setInterval(40)
         self._cursor_timer.timeout.connect(self._update_cursor_curve)
+        self._reading_timer = QTimer(self)  # diameters of an edited mask, once the brush pauses
+        self._reading_timer.setSingleShot(True)
+        self._reading_timer.setInterval(300)
+        self._reading_timer.timeout.connect(self._show_edited_mask_reading)
+        self.segmentation.maskEdited.connect(self._reading_timer.start)
         self._cursor_voxel = None
 
     @staticmethod

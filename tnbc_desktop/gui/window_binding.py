@@ -233,6 +233,17 @@ class WindowBinding:
             self.viewer.set_reading(reading)
         self.curves.set_summary("" if reading is None or self.result is None else reading.curve_text())
 
+    def _show_edited_mask_reading(self) -> None:
+        """After a mask edit: the diameters of the mask now shown (its curve type waits for an analysis)."""
+        from tnbc_desktop.core.tumour_reading import read_tumour
+
+        view = self.viewer.view
+        mask = view.overlays.mask
+        if view.study is None or mask is None or not mask.any():
+            self.viewer.set_reading(None)
+            return
+        self.viewer.set_reading(read_tumour(mask, view.study.spacing_mm, {}), curve_type_known=False)
+
     def _phase_shown(self, phase: int) -> None:
         study = self.viewer.view.study
         self.curves.set_phase_time(None if study is None else study.phase_times_s[phase])
