@@ -17,7 +17,7 @@ Usage: python bench/bench_end_to_end.py [--skip-demo] [--skip-realistic] [--jobs
 The bundle is models/demo_bundle.json when present (or with --standin-bundle), else a stand-in with the demo bundle's
 shape (5 habitat, 2 ring, 18 kinetic features chosen at random with a fixed seed, plus Ki-67/LVI/VAF models).
 
-Before/after in one run (issue #7): ``--trees DIR ...`` also runs the app path of other source trees (e.g. the
+Before/after in one run: ``--trees DIR ...`` also runs the app path of other source trees (e.g. the
 previous commit: ``mkdir /tmp/old && git archive HEAD~1 | tar x -C /tmp/old``) on the SAME DICOM files. Every
 tree, this one included, then runs in a fresh child process (same cold-process conditions), the trees
 alternating, ``--repeat`` times; the table gives each tree's median per step and the ratio to this tree, and

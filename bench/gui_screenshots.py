@@ -45,7 +45,7 @@ def main() -> int:
     bundle = args.bundle or default_bundle(out)
     home = out / "home"
     env = dict(os.environ, TNBC_DESKTOP_HOME=str(home))
-    # The demo command (engineer H) passes the shipped bundle; here the bundle is given through a session file.
+    # The demo command passes the shipped bundle; here the bundle is given through a session file.
     sys.path.insert(0, str(REPO))
     os.environ["TNBC_DESKTOP_HOME"] = str(home)
     from tnbc_desktop.gui.session import SessionState, SessionStore

@@ -1,4 +1,4 @@
-"""Bad-input corpus for the reliability suite (issue 11): cases generated from a small hand-made DCE study.
+"""Bad-input corpus for the reliability suite: cases generated from a small hand-made DCE study.
 
 Every :class:`BadCase` builds its inputs in its own folder (``build(work, base) -> action``) and declares its
 expected outcome: either a typed error (``error`` class + a word that must appear in the message) or a

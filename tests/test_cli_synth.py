@@ -12,8 +12,8 @@ from tnbc_desktop.core.synthetic import make_patient, phase_times_for
 
 @pytest.mark.parametrize("layout", ["per-phase", "single-series"])
 def test_synth_patient_dicom_loads_back(tmp_path, capsys, layout):
-    study_loader = pytest.importorskip("tnbc_desktop.core.io.study_loader")
-    masks = pytest.importorskip("tnbc_desktop.core.io.masks")
+    from tnbc_desktop.core.io import masks, study_loader
+
     out = tmp_path / "case"
     rc = main(["synth", "patient", str(out), "--seed", "4", "--layout", layout, "--phases", "4",
                "--shape", "12,48,48", "--snr", "25"])

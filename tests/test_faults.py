@@ -1,4 +1,4 @@
-"""Fault injection (issue 11): disk full, read-only target, killed while saving, corrupt files at start-up.
+"""Fault injection: disk full, read-only target, killed while saving, corrupt files at start-up.
 
 How faults are made:
 - disk full: (a) ``os.fsync`` inside the atomic writer monkeypatched to raise ENOSPC (always runs); (b) a real

@@ -167,10 +167,9 @@ def test_errors(fitted):
 
 
 def test_generator_patients_population_mode_dice():
-    """Engineer B's synthetic patients (SNR 30): fit on 3 training seeds, assign on another seed."""
-    synthetic = pytest.importorskip("tnbc_desktop.core.synthetic")
-    if not hasattr(synthetic, "make_patient"):
-        pytest.skip("tnbc_desktop.core.synthetic.make_patient not available yet (engineer B)")
+    """The synthetic generator's patients (SNR 30): fit on 3 training seeds, assign on another seed."""
+    from tnbc_desktop.core import synthetic
+
     shape = (24, 96, 96)
     train = [synthetic.make_patient(seed=s, shape=shape, snr=30.0) for s in (101, 102, 103)]
     feats = [compute_kinetic_maps(p.study, p.mask.array).voxel_features()[0] for p in train]

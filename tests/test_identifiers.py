@@ -1,4 +1,4 @@
-"""Identifiers never leak (issue 11).
+"""Identifiers never leak.
 
 1. The logging filter never writes DICOM values: a pydicom Dataset / element / PersonName logged as message or
    argument is withheld; a registered identifier is redacted from messages, f-strings and tracebacks.

@@ -1,4 +1,4 @@
-"""Frozen build (issue 10): PyInstaller one-folder app runs ``--version`` and ``demo --no-gui``.
+"""Frozen build: PyInstaller one-folder app runs ``--version`` and ``demo --no-gui``.
 
 Slow (several minutes): it runs where PyInstaller is installed (CI installs it via the ``packaging``
 extra) and skips with the reason elsewhere. Build time and size are printed for the issue note.

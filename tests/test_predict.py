@@ -12,7 +12,7 @@ from tnbc_desktop.core.predict import Prediction, predict_all
 
 
 @dataclass(frozen=True)
-class Path_:  # stand-in for engineer D's PathologyInputs (contract: ki67_high, lvi_present)
+class Path_:  # stand-in for PathologyInputs (contract: ki67_high, lvi_present)
     ki67_high: bool | None
     lvi_present: bool | None
 

@@ -1,4 +1,4 @@
-"""Bad-input corpus (issue 11): every case ends in its declared typed error or a checked correct result.
+"""Bad-input corpus: every case ends in its declared typed error or a checked correct result.
 
 The cases are generated in ``tests/bad_inputs.py`` (files, series, masks, numerics, MAF, text, paths) plus every
 file of ``../shared/data/dicom_edge_cases`` (alone and mixed into a valid study folder). Expected outcomes come

@@ -1,4 +1,4 @@
-"""The fast DICOM pixel pass (raw little-endian reads in threads, issue #7) gives exactly pydicom's values.
+"""The fast DICOM pixel pass (raw little-endian reads in threads) gives exactly pydicom's values.
 
 Oracle: pydicom itself. For every file, the image decoded by ``read_slice_pixels`` must equal, bit for bit,
 ``ds.pixel_array.astype(float32) * float32(RescaleSlope) + float32(RescaleIntercept)`` from a full

@@ -1,4 +1,4 @@
-"""Feature preparation without whole-grid temporaries (issue #7) gives the same arrays, bit for bit.
+"""Feature preparation without whole-grid temporaries gives the same arrays, bit for bit.
 
 Oracle: the whole-grid path written out here as it was: ``to_sitk`` of the whole early phase,
 pyradiomics' ``normalizeImage`` over the whole image, ``filters.resample_image``; one uint32 copy of each

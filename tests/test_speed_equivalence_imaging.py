@@ -1,4 +1,4 @@
-"""Box-limited imaging steps (issue #7) equal their whole-grid definitions, bit for bit.
+"""Box-limited imaging steps equal their whole-grid definitions, bit for bit.
 
 Oracles are the whole-grid computations written out here the plain way (``np.nonzero`` over the whole grid,
 ``distance_transform_edt`` over the whole grid, full-size maps), on synthetic studies whose tumour touches

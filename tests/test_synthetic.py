@@ -289,15 +289,16 @@ def test_write_patient_nifti_round_trip(tmp_path, small_patient):
     assert clinical["ki67_percent"] == small_patient.ki67_percent
     assert json.loads((tmp_path / "p" / "study.json").read_text())["phase_times_s"] == list(
         small_patient.study.phase_times_s)
-    study_loader = pytest.importorskip("tnbc_desktop.core.io.study_loader")
-    masks = pytest.importorskip("tnbc_desktop.core.io.masks")
+    from tnbc_desktop.core.io import masks, study_loader
+
     study = study_loader.load_study(files.study)
     assert np.array_equal(study.data, small_patient.study.data)
     assert study.phase_times_s == small_patient.study.phase_times_s
     assert study.geometry.same_grid(small_patient.study.geometry)
     mask = masks.load_mask(files.mask, study.geometry)
     assert np.array_equal(mask.array, small_patient.mask.array)
-    mutations = pytest.importorskip("tnbc_desktop.core.io.mutations")
+    from tnbc_desktop.core.io import mutations
+
     panel = mutations.read_mutation_panel(files.maf, sample=small_patient.sample_id)
     assert panel.vaf_sum == pytest.approx(small_patient.biology.vaf_sum, abs=1e-6)
 
@@ -320,7 +321,8 @@ def test_make_cohort_writes_manifest_and_truth(tmp_path):
     truth_rows = list(csv.DictReader((tmp_path / "c" / "cohort_truth.csv").open()))
     assert [r["patient_id"] for r in truth_rows] == [r["patient_id"] for r in rows]
     assert all(0 < float(r["true_pcr_probability"]) < 1 for r in truth_rows)
-    manifest_mod = pytest.importorskip("tnbc_desktop.core.manifest")
+    from tnbc_desktop.core import manifest as manifest_mod
+
     parsed = manifest_mod.read_manifest(manifest)
     assert len(parsed.rows) == 5 and parsed.rows[0].phase_times_s == (0.0, 90.0, 180.0, 270.0, 360.0, 450.0)
 

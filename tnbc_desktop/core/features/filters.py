@@ -9,7 +9,7 @@ physical points from the box origin). Arrays are [z, y, x]; SimpleITK sizes, spa
 
 Features only look inside the ROI's bounding box, so :func:`filtered_images` can return (and for LoG and
 wavelet, compute) only that box: the same values, bit for bit, as filtering the whole box pyradiomics filters
-and cutting the result (issue #4; tests/test_features_speed_equivalence.py).
+and cutting the result (tests/test_features_speed_equivalence.py).
 """
 from __future__ import annotations
 

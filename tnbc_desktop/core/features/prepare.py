@@ -12,7 +12,7 @@
   are finer (wavelet halves, one LoG sigma each) so the workers stay busy; units run largest first.
 The grids never depend on which names were asked for, so lazy values equal full-extraction values.
 
-Speed (issue #7), same values: on a 96x512x512 study the whole-grid work used to dominate. Now boxes come from
+Speed, same values: on a 96x512x512 study the whole-grid work used to dominate. Now boxes come from
 axis projections (not ``np.nonzero`` of the grid); the masks are packed as bits of ONE uint8 image of the study
 grid and resampled (nearest neighbour, the same lattice and tie rule) once per grid instead of one uint32 copy
 per region; and pyradiomics' whole-image normalisation keeps ITK's whole-image mean and SD (the statistics

@@ -5,7 +5,7 @@ gives one per frame (``frame`` = 0-based frame index). Pixels are read later, on
 :func:`tnbc_desktop.core.io.dicom_pixels.read_slice_pixels`. Anything unreadable ends in :class:`DicomError`
 naming the file and the problem.
 
-Speed (issue #7): the header pass notes where an uncompressed little-endian greyscale image keeps its pixels
+Speed: the header pass notes where an uncompressed little-endian greyscale image keeps its pixels
 (:class:`PixelLocation`), so the pixel pass reads just those bytes with numpy (no second header parse, no
 pydicom decode) in a few threads (file reads and numpy casts release the GIL), straight into the caller's
 float32 array when one is given. Anything else (compressed, big endian, multi-frame, BitsStored <

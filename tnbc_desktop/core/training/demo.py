@@ -7,7 +7,7 @@
 - full oracle AUC: AUC of the true pCR probabilities on the validation split (the best any model can reach);
 - imaging oracle AUC: AUC of the imaging phenotype z (the part of the true probability the images carry: the
   generator adds LVI, REL/MED23 VAF and a hidden term, see ``synthetic/biology.py``), the ceiling for an
-  imaging-only model such as Model 3; issue #5's "Model 3 within 0.05 of the oracle" is checked against it.
+  imaging-only model such as Model 3; the demo's "Model 3 within 0.05 of the oracle" check compares with it.
 
 Demo feature set [D]: a full extraction costs about a minute of CPU per cohort patient, too slow to rebuild the
 demo on a laptop, so the demo candidates are the complete feature families (all classes, every region, MSI,
