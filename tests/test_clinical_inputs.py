@@ -124,7 +124,7 @@ def test_clinical_json_missing_keys_are_unknown(tmp_path):
 
 @pytest.mark.parametrize(
     "content, match",
-    [(b"{not json", "not valid JSON"), (b"[1, 2]", "JSON object"), (b"\x89PNG\x00\xff\xfe", "not a UTF-8"),
+    [(b"{not json", "not a valid JSON"), (b"[1, 2]", "JSON object"), (b"\x89PNG\x00\xff\xfe", "not a UTF-8"),
      (b'{"ki67_percent": 130}', "between 0 and 100"), (b'{"lvi": "sometimes"}', "LVI must be")],
 )
 def test_clinical_json_errors_name_the_file(tmp_path, content, match):

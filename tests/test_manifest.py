@@ -31,7 +31,8 @@ def test_every_problem_is_listed_by_row(tmp_path):
                          "P1,missing_dir,1,test,\"0;90;60\"\n")
     with pytest.raises(InputError) as info:
         read_manifest(p, require=("pcr",))
-    msg = str(info.value)
+    msg = "\n".join(info.value.details)
+    assert "\n" not in str(info.value) and "row 1: pcr must be 0/1" in str(info.value)
     assert "row 1: pcr must be 0/1" in msg
     assert "row 2: patient_id 'P1' appears twice" in msg
     assert "row 2: study not found: missing_dir" in msg

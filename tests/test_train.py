@@ -144,7 +144,7 @@ def test_bad_manifest_lists_rows(cohort, tmp_path):
     bad = _write_manifest(tmp_path / "bad.csv", rows)
     with pytest.raises(InputError) as err:
         train_from_manifest(bad, TrainOptions(out=tmp_path / "x.json"))
-    msg = str(err.value)
+    msg = "\n".join(err.value.details)
     assert "row 2: mask is empty" in msg and "row 3: pcr" in msg and "row 4: split" in msg
     assert not (tmp_path / "x.json").exists()
     few = _write_manifest(tmp_path / "few.csv", [rows[0]])

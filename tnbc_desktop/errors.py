@@ -8,16 +8,61 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: [D] longest message shown: one terminal line of ~300 characters; a longer problem text is cut with an
+#: ellipsis and the count of characters left out (a path keeps its end, where the file name is).
+MAX_MESSAGE_CHARS = 300
+MAX_SOURCE_CHARS = 150
+MAX_DETAILS = 50
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with printable characters only: line breaks and tabs become spaces, NUL bytes
+    (e.g. from UTF-16 text read as 8-bit) are dropped, other control characters are shown escaped (``\\x1b``)."""
+    out = []
+    for ch in str(text):
+        if ch.isprintable():
+            out.append(ch)
+        elif ch in "\r\n\t\v\f":
+            out.append(" ")
+        elif ch != "\x00":
+            out.append(ascii(ch)[1:-1])
+    return "".join(out).strip()
+
+
+def shorten(text: str, limit: int, keep_end: bool = False) -> str:
+    """``text`` cut to about ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    if keep_end:
+        return "..." + text[-(limit - 3):]
+    cut = len(text) - (limit - 30)
+    return f"{text[:limit - 30]}... ({cut} more characters)"
+
+
+def summarise(items, limit: int = 5, noun: str = "item") -> str:
+    """'62 columns, first: a, b, c, d, e' for a long list; the whole list when it is short."""
+    items = [printable(str(i)) for i in items]
+    if len(items) <= limit:
+        return ", ".join(items)
+    return f"{len(items)} {noun}s, first: {', '.join(items[:limit])}"
+
 
 class TnbcError(Exception):
-    """Base class. ``source`` names the file or input the problem is about (may be None)."""
+    """Base class. ``source`` names the file or input the problem is about (may be None).
+
+    The message is made safe to print here, once for every error: one line, printable characters only, at
+    most about :data:`MAX_MESSAGE_CHARS` characters (source and problem together)."""
 
     exit_code = 2
 
-    def __init__(self, message: str, source: str | Path | None = None):
-        self.source = None if source is None else str(source)
-        self.problem = message
-        super().__init__(f"{self.source}: {message}" if self.source else message)
+    def __init__(self, message: str, source: str | Path | None = None, details=()):
+        self.source = None if source is None else shorten(printable(str(source)), MAX_SOURCE_CHARS, keep_end=True)
+        room = MAX_MESSAGE_CHARS - (len(self.source) + 2 if self.source else 0)
+        self.problem = shorten(printable(str(message)), max(room, 120))
+        #: optional list behind the one-line message (e.g. every problem of a manifest, by row), each item one
+        #: printable line; the CLI prints them below the error line, at most :data:`MAX_DETAILS`
+        self.details = tuple(shorten(printable(str(d)), MAX_MESSAGE_CHARS) for d in list(details)[:MAX_DETAILS])
+        super().__init__(f"{self.source}: {self.problem}" if self.source else self.problem)
 
 
 class InputError(TnbcError):

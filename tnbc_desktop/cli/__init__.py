@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except TnbcError as err:
         print(f"tnbc-desktop: error: {err}", file=sys.stderr)
+        for line in err.details:
+            print(f"  {line}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("tnbc-desktop: cancelled", file=sys.stderr)

@@ -9,7 +9,6 @@ Exit codes: 0 every patient has features; 1 some patients failed (listed, detail
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -54,9 +53,11 @@ def read_names(path: str | None) -> list[str] | None:
         return None
     from tnbc_desktop.errors import InputError
 
+    from tnbc_desktop.core.io.safe_files import read_bytes_limited
+
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        lines = read_bytes_limited(path, what="the feature list").decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
         raise InputError(f"cannot read the feature list: {getattr(exc, 'strerror', None) or exc}", path) from exc
     names = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     if not names:
@@ -71,10 +72,9 @@ def read_habitat_model(path: str | None) -> dict | None:
     from tnbc_desktop.core.habitats import HabitatModel
     from tnbc_desktop.errors import BundleError, InputError
 
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the habitat model: {getattr(exc, 'strerror', None) or exc}", path) from exc
+    from tnbc_desktop.core.io.safe_json import read_json
+
+    doc = read_json(path, InputError, what="the habitat model")
     if isinstance(doc, dict) and "habitat_model" in doc:  # a model bundle: verify it properly first
         from tnbc_desktop.core.bundle import load_bundle
 

@@ -28,6 +28,32 @@ def parse_study_source(text: str):
     return Path(text)
 
 
+def json_text(info: dict) -> str:
+    """``info`` as strict JSON: a non-finite number (NaN, infinity) becomes null and is named in
+    ``warnings``, never printed as bare ``NaN`` (which JSON readers reject)."""
+    from tnbc_desktop.core.bundle import sanitize
+
+    bad = sorted(_non_finite_paths(info))
+    clean = sanitize(info)
+    if bad:
+        clean.setdefault("warnings", []).append(f"not a finite number, shown as null: {', '.join(bad[:5])}"
+                                                + (f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""))
+    return json.dumps(clean, indent=2, allow_nan=False)
+
+
+def _non_finite_paths(obj, path: str = ""):
+    import math
+
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _non_finite_paths(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            yield from _non_finite_paths(v, f"{path}[{i}]")
+    elif isinstance(obj, float) and not math.isfinite(obj):
+        yield path
+
+
 def register(sub) -> None:
     p = sub.add_parser("inspect", help="load a DCE study (and mask) and describe it")
     p.add_argument("study", help="DICOM folder, DICOM file, 4D NIfTI/NRRD, or comma-separated 3D files per phase")
@@ -58,13 +84,15 @@ def run(args) -> int:
             for p in study.phases
         ],
         "notes": list(study.notes),
+        "warnings": list(study.warnings),
     }
     if args.mask:
         mask = load_mask(args.mask, study.geometry, label=args.mask_label)
         info.update(mask_voxels=mask.n_voxels, mask_volume_ml=mask.volume_ml, mask_resampled=mask.resampled,
                     mask_notes=list(mask.notes))
+        info["warnings"] += list(mask.warnings)
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json_text(info))
     else:
         print(f"{info['layout']}: {info['shape'][0]} phases of {info['shape'][1:]} (z,y,x) at "
               f"{info['spacing_mm']} mm; timing from {info['timing_source']} ({PHASE_NUMBERING_NOTE})")
@@ -73,6 +101,8 @@ def run(args) -> int:
                   f"mean {info['phase_mean_intensity'][p['index0']]:.1f}")
         for note in info["notes"]:
             print(f"  note: {note}")
+        for warning in info["warnings"]:
+            print(f"  WARNING: {warning}")
         if args.mask:
             print(f"mask: {info['mask_voxels']} voxels, {info['mask_volume_ml']:.2f} ml"
                   + (" (resampled onto the study grid)" if info["mask_resampled"] else ""))

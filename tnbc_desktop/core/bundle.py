@@ -21,6 +21,8 @@ import numpy as np
 
 from tnbc_desktop.core.bundle_settings import ExtractionSettings, parse_extraction
 from tnbc_desktop.core.habitats import HabitatModel
+from tnbc_desktop.core.io.safe_files import read_bytes_limited
+from tnbc_desktop.core.io.safe_json import loads_json
 from tnbc_desktop.core.io.atomic import write_text_atomic
 from tnbc_desktop.errors import BundleError
 from tnbc_desktop.paths import resource_path, sha256_file
@@ -243,18 +245,8 @@ def load_bundle(path: str | Path, max_bytes: int = MAX_BUNDLE_BYTES) -> ModelBun
     if path.suffix.lower() != ".json":
         raise BundleError(f"model bundles are JSON files ending in .json; refusing '{path.name}' "
                           "(pickle/joblib files are never opened)", src)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise BundleError(f"file is {size} bytes, over the {max_bytes}-byte limit for a model bundle", src)
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BundleError(f"cannot read the bundle file ({exc.strerror or exc})", src) from exc
-    try:
-        text = raw.decode("utf-8")
-        doc = json.loads(text, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
-        raise BundleError(f"not a valid JSON document ({type(exc).__name__}: {str(exc)[:120]})", src) from exc
+    raw = read_bytes_limited(path, max_bytes, BundleError, "the model bundle")
+    doc = loads_json(raw, src, BundleError, max_bytes=max_bytes, what="the model bundle")
     models, settings, habitat = _verify(doc, src)
     return ModelBundle(doc, doc["sha256"], hashlib.sha256(raw).hexdigest(), src, models, settings, habitat)
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tnbc_desktop.core.io.safe_json import read_json
 from tnbc_desktop.core.io.atomic import write_text_atomic, write_with_atomic
 from tnbc_desktop.core.cohort_worker import (WORKER_THREAD_ENV, error_text, patient_task, record_failure,
                                              safe_name, voxel_task, worker_info)
@@ -126,10 +127,9 @@ def check_run_settings(out: Path, names: Sequence[str] | None, ring_width_mm: fl
                 "ring_width_mm": float(ring_width_mm)}
     path = out / "cohort_run.json"
     if path.exists():
-        try:
-            before = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read the settings of the earlier run: {exc}", path) from exc
+        before = read_json(path, ConfigError, what="the settings of the earlier run")
+        if not isinstance(before, dict):
+            raise ConfigError("the settings of the earlier run are not a JSON object", path)
         diff = [k for k in settings if before.get(k) != settings[k]]
         if diff:
             raise ConfigError(f"this output folder was started with different settings ({', '.join(diff)}); "
@@ -148,8 +148,9 @@ def fit_or_load_habitat_model(manifest: Manifest, out: Path, client, given: dict
     path = out / "habitat_model.json"
     if path.exists():
         try:
-            saved = HabitatModel.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path)).to_dict()
-        except (OSError, ValueError) as exc:
+            saved = HabitatModel.from_dict(read_json(path, ConfigError, what="the habitat model of the earlier run"),
+                                           str(path)).to_dict()
+        except ValueError as exc:
             raise ConfigError(f"cannot read the habitat model of the earlier run: {exc}", path) from exc
         if given is not None and _canonical_sha(HabitatModel.from_dict(given).to_dict()) != _canonical_sha(saved):
             raise ConfigError("this output folder already holds a different habitat model; use a new --out "
@@ -251,7 +252,9 @@ def _check_unique_stems(manifest: Manifest) -> None:
                            f"{seen[stem]!r}")
         seen[stem] = r.patient_id
     if clashes:
-        raise InputError("manifest has problems:\n  " + "\n  ".join(clashes), manifest.path)
+        more = f" (+{len(clashes) - 1} more, listed below)" if len(clashes) > 1 else ""
+        raise InputError(f"manifest has {len(clashes)} problem(s): {clashes[0]}{more}", manifest.path,
+                         details=clashes)
 
 
 def _previous_failures(out: Path, manifest: Manifest) -> dict[str, str]:

@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from tnbc_desktop.core.io.safe_files import MAX_TEXT_BYTES, read_bytes_limited
 from tnbc_desktop.errors import InputError
 
 COLUMNS = ("patient_id", "study", "mask", "mask2", "phase_times_s", "ki67_percent", "lvi", "maf", "sample",
@@ -115,10 +116,7 @@ def read_manifest(path: str | Path, require: tuple[str, ...] = (), check_files: 
     "pcr", "split")`` for training).
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the manifest: {exc.strerror or exc}", path) from exc
+    raw = read_bytes_limited(path, MAX_TEXT_BYTES, InputError, "the manifest")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -176,7 +174,6 @@ def read_manifest(path: str | Path, require: tuple[str, ...] = (), check_files: 
     if not rows:
         problems.append("no patient rows")
     if problems:
-        shown = problems[:50]
-        more = f" (+{len(problems) - 50} more)" if len(problems) > 50 else ""
-        raise InputError("manifest has problems:\n  " + "\n  ".join(shown) + more, path)
+        more = f" (+{len(problems) - 1} more, listed below)" if len(problems) > 1 else ""
+        raise InputError(f"manifest has {len(problems)} problem(s): {problems[0]}{more}", path, details=problems)
     return Manifest(path=path, rows=tuple(rows))

@@ -284,7 +284,7 @@ def _label_counts(labels) -> list[int]:
 
 
 def _collect_warnings(study, mask, habitats, panel, pathology, predictions, not_computable, surv_notes) -> list[str]:
-    out: list[str] = []
+    out: list[str] = list(getattr(study, "warnings", ())) + list(getattr(mask, "warnings", ()))
     if mask.resampled:
         out.append("the mask was resampled (nearest neighbour) onto the study grid")
     empty = getattr(habitats, "empty_habitats", ())

@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from tnbc_desktop.core.io.safe_json import read_json
 from tnbc_desktop.core.io.atomic import set_aside, write_text_atomic
 from tnbc_desktop.errors import ConfigError
 from tnbc_desktop.logsafe import get_logger
@@ -80,7 +81,7 @@ class SettingsStore:
         if not self.path.exists():
             return AppSettings(), None
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = read_json(self.path, ConfigError, what="settings file")
             return AppSettings.from_dict(data, self.path), None
         except (OSError, UnicodeDecodeError, ValueError, ConfigError) as exc:
             reason = exc.problem if isinstance(exc, ConfigError) else type(exc).__name__

@@ -117,6 +117,7 @@ class DCEStudy:
     notes: tuple[str, ...] = ()
     # [phase][z] the DICOM image behind each slice; () for a study read from NIfTI/NRRD
     source_images: tuple[tuple[SourceImage, ...], ...] = ()
+    warnings: tuple[str, ...] = ()  # suspicious but loadable (flat phase, implausible times): shown to the user
 
     @property
     def n_phases(self) -> int:
@@ -140,6 +141,7 @@ class Mask:
     label: int = 1
     resampled: bool = False
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # e.g. a mask covering the whole image: shown to the user
 
     @property
     def n_voxels(self) -> int:

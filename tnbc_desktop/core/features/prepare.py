@@ -35,7 +35,7 @@ from tnbc_desktop.core.features.kinetic import affine_reference, kinetic_referen
 from tnbc_desktop.core.features.region import region_problem
 from tnbc_desktop.core.regions import bounding_box
 from tnbc_desktop.core.study import DCEStudy, Geometry
-from tnbc_desktop.errors import CancelledError
+from tnbc_desktop.errors import CancelledError, FeatureError
 
 
 def image_type_groups(itypes: list[str], fine: bool, kinetic: bool) -> list[list[str]]:
@@ -166,6 +166,9 @@ def normalised_on_grid(study: DCEStudy, phase: int, grid: ResampledGrid, setting
             img = iop.normalizeImage(img, **settings)
         return sitk.GetArrayFromImage(resample_image(img, grid, interp))
     mean, sigma = _whole_image_stats(raw, geometry)
+    if not (np.isfinite(mean) and np.isfinite(sigma) and sigma > 0):
+        raise FeatureError(f"phase {phase} (the early phase radiomics use) is flat or not finite (mean {mean:g}, "
+                           f"SD {sigma:g}): it cannot be normalised", study.source)
     shift, scale = -mean, 1.0 / sigma  # what NormalizeImageFilter hands to its ShiftScaleImageFilter
     factor = float(settings.get("normalizeScale", 1))
 

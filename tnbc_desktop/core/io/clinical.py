@@ -10,13 +10,13 @@ and "NA" mean unknown (``None``), never a guessed value. Invalid values raise
 from __future__ import annotations
 
 import enum
-import json
 import math
 import numbers
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tnbc_desktop.core.io.safe_json import read_json
 from tnbc_desktop.errors import ClinicalInputError
 
 KI67_CUTOFF_PERCENT = 20.0
@@ -175,17 +175,9 @@ def read_clinical_json(path: str | Path) -> PathologyInputs:
     An absent key means unknown. Raises :class:`ClinicalInputError` naming the file.
     """
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8-sig")
-        data = json.loads(text)
-    except FileNotFoundError:
-        raise ClinicalInputError("file not found", p) from None
-    except OSError as exc:
-        raise ClinicalInputError(f"cannot be read ({exc.strerror or exc})", p) from None
-    except UnicodeDecodeError:
-        raise ClinicalInputError("is not a UTF-8 text file (binary?); expected a JSON object", p) from None
-    except json.JSONDecodeError as exc:
-        raise ClinicalInputError(f"is not valid JSON (line {exc.lineno}: {exc.msg})", p) from None
+    if not p.exists():
+        raise ClinicalInputError("file not found", p)
+    data = read_json(p, ClinicalInputError, what="the pathology file")
     if not isinstance(data, dict):
         raise ClinicalInputError('must hold a JSON object like {"ki67_percent": 35, "lvi": "absent"}', p)
     lowered = {str(k).strip().lower(): v for k, v in data.items()}

@@ -25,6 +25,9 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from tnbc_desktop.core.io.limits import check_dicom_declared_pixels
+from tnbc_desktop.core.io.safe_files import open_regular, special_file_problem
+from tnbc_desktop.core.io.sanity import check_slice_header
 from tnbc_desktop.errors import DicomError
 from tnbc_desktop.logsafe import get_logger
 
@@ -257,8 +260,9 @@ def _read_header_dataset(path: Path, force: bool):
     """(dataset read with ``stop_before_pixels``, :class:`PixelLocation` or None). Reading from our own file
     handle is what ``dcmread(path)`` does; the handle is then left at the PixelData element, whose place we
     keep so the pixel pass can read those bytes without parsing the header again."""
-    with open(path, "rb") as handle:
+    with open_regular(path, DicomError) as handle:
         ds = pydicom.dcmread(handle, stop_before_pixels=True, force=force)
+        check_dicom_declared_pixels(ds, handle, path)
         return ds, native_pixel_location(ds, handle)
 
 
@@ -330,8 +334,15 @@ def native_pixel_location(ds, handle) -> PixelLocation | None:
 
 def read_headers_file(path: Path, strict: bool = True) -> list[SliceHeader] | None:
     """Headers of one file. ``strict=False`` (folder scan): a file that is not DICOM returns None (ignored);
-    ``strict=True`` (a file the user named): it raises :class:`DicomError`."""
+    ``strict=True`` (a file the user named): it raises :class:`DicomError`. A FIFO, device or socket is never
+    opened (ignored in a folder). A header declaring more pixels than its file holds or than memory allows,
+    or impossible geometry or rescale values, is refused in both modes: that image would be part of the study."""
     pixels = None
+    special = special_file_problem(path)
+    if special is not None:
+        if strict:
+            raise DicomError(special, path)
+        return None
     try:
         ds, pixels = _read_header_dataset(path, force=False)
     except InvalidDicomError:
@@ -339,6 +350,8 @@ def read_headers_file(path: Path, strict: bool = True) -> list[SliceHeader] | No
             ds, pixels = _read_header_dataset(path, force=True)
             if "SOPClassUID" not in ds and "Rows" not in ds:
                 ds = None
+        except DicomError:
+            raise
         except Exception:
             ds = None
         if ds is None:
@@ -351,6 +364,8 @@ def read_headers_file(path: Path, strict: bool = True) -> list[SliceHeader] | No
         raise DicomError("is a folder, not a file", path) from None
     except PermissionError:
         raise DicomError("cannot be opened (permission denied)", path) from None
+    except DicomError:
+        raise
     except Exception as exc:
         if strict:
             raise DicomError(f"cannot be read as DICOM ({type(exc).__name__}: {exc})", path) from None
@@ -362,12 +377,15 @@ def read_headers_file(path: Path, strict: bool = True) -> list[SliceHeader] | No
     if "Rows" not in ds and not strict:
         return None  # a non-image object (report, RT structure...) in a folder: ignore
     try:
-        return headers_from_dataset(ds, path, pixels)
+        headers = headers_from_dataset(ds, path, pixels)
     except DicomError:
         if strict:
             raise
         log.info("ignoring an unusable DICOM object in the folder")
         return None
+    for h in headers:
+        check_slice_header(h)
+    return headers
 
 
 def scan_headers(files: list[Path], strict: bool) -> tuple[list[SliceHeader], int]:

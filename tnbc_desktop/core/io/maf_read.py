@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tnbc_desktop.core.io.safe_files import open_regular
 from tnbc_desktop.errors import MutationFileError
 
 #: maftools ``validateMaf`` required columns, in its order.
@@ -79,7 +80,7 @@ def read_text(path: str | Path) -> str:
             raise MutationFileError("file not found", p)
         if p.is_dir():
             raise MutationFileError("is a folder, not a mutation file (.maf, .maf.gz, .tsv or .csv)", p)
-        with open(p, "rb") as fh:
+        with open_regular(p, MutationFileError) as fh:
             data = fh.read(_MAX_BYTES + 1)
     except OSError as exc:
         raise MutationFileError(f"cannot be read ({exc.strerror or exc})", p) from None

@@ -15,6 +15,8 @@ import numpy as np
 import pydicom
 import SimpleITK as sitk
 
+from tnbc_desktop.core.io.safe_files import require_regular_file
+from tnbc_desktop.core.io.sanity import mask_warnings
 from tnbc_desktop.core.io.volumes import image_from_array, is_volume_path, read_volume
 from tnbc_desktop.core.study import Geometry, Mask
 from tnbc_desktop.errors import GeometryError, InputError, MaskError
@@ -55,7 +57,10 @@ def select_label(values: np.ndarray, label: int | None, source: Path) -> tuple[n
     """Bool mask of one label from a binary or labelled array; errors name the labels found."""
     arr = np.asarray(values)
     if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+        n_bad = int(np.count_nonzero(~np.isfinite(arr)))
+        if n_bad:
+            raise MaskError(f"holds {n_bad} NaN or infinite value(s); a binary or labelled mask is needed", source)
+        if np.any(arr != np.round(arr)):
             raise MaskError("holds non-integer values (a probability map?); a binary or labelled mask is needed",
                             source)
         arr = arr.astype(np.int64)
@@ -163,6 +168,7 @@ def load_mask(path: str | Path, study_geometry: Geometry, label: int | None = No
         raise MaskError("does not exist", p)
     if p.is_dir():
         raise MaskError("is a folder; give the mask file (NIfTI, NRRD or DICOM-SEG)", p)
+    require_regular_file(p, MaskError)
     notes: list[str] = []
     if is_volume_path(p):
         try:
@@ -187,4 +193,4 @@ def load_mask(path: str | Path, study_geometry: Geometry, label: int | None = No
     if not binary.any():
         raise MaskError("is empty on the study grid" + (" after resampling" if resampled else ""), p)
     return Mask(array=np.ascontiguousarray(binary), geometry=study_geometry, source=str(p), label=chosen,
-                resampled=resampled, notes=tuple(notes))
+                resampled=resampled, notes=tuple(notes), warnings=mask_warnings(binary))

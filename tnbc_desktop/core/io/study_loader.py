@@ -7,6 +7,7 @@ NIfTI/NRRD files, one per phase in time order. Explicit ``phase_times_s`` always
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ import numpy as np
 from tnbc_desktop.core.io.dicom_pixels import read_slice_pixels
 from tnbc_desktop.core.io.dicom_read import list_candidate_files, scan_headers
 from tnbc_desktop.core.io.dicom_sort import MIN_PHASES, sort_phases
+from tnbc_desktop.core.io.limits import check_study_array
+from tnbc_desktop.core.io.sanity import check_geometry, phase_value_warnings
 from tnbc_desktop.core.io.volumes import is_volume_path, read_sidecar_times, read_volume
 from tnbc_desktop.core.study import DCEStudy, PatientIdentity, PhaseInfo, SourceImage
 from tnbc_desktop.errors import DicomError, GeometryError, InputError, TimingError
@@ -70,7 +73,8 @@ def load_dicom_study(files: list[Path], strict: bool, source: str,
     n_phases = len(sorted_phases.grid)
     times, timing_source, tags = _resolve_times(phase_times_s, sorted_phases.times_s, sorted_phases.timing_tag,
                                                 n_phases, source, notes)
-    geometry = sorted_phases.geometry
+    geometry = check_geometry(sorted_phases.geometry, source)
+    check_study_array((n_phases, *geometry.shape), source)
     data = np.empty((n_phases, *geometry.shape), dtype=np.float32)
     for p, phase in enumerate(sorted_phases.grid):
         read_slice_pixels(list(phase), out=data[p])  # decoded in place: no second copy of the study
@@ -130,7 +134,8 @@ def load_study(source: str | Path | list[Path], phase_times_s: Sequence[float] |
     :class:`InputError` naming its type, and is logged for the bug report).
     """
     try:
-        return _load_study(source, phase_times_s)
+        study = _load_study(source, phase_times_s)
+        return replace(study, warnings=study.warnings + phase_value_warnings(study))
     except InputError as exc:
         if exc.source is None:  # e.g. a sorting error about the whole series: name the input it is about
             raise type(exc)(exc.problem, str(source)[:300]) from exc

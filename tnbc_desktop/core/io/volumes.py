@@ -6,18 +6,18 @@ A 4D study may carry a JSON sidecar ``<stem>.json`` with ``{"phase_times_s": [..
 """
 from __future__ import annotations
 
-import gzip
 import json
 import os
-import struct
 import tempfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
 from tnbc_desktop.core.io.atomic import write_bytes_atomic, write_text_atomic
+from tnbc_desktop.core.io.safe_json import read_json
+from tnbc_desktop.core.io.sanity import check_geometry
+from tnbc_desktop.core.io.volume_headers import VolumeScan, restore_nonfinite, scan_volume_file
 from tnbc_desktop.core.study import DCEStudy, Geometry
 from tnbc_desktop.errors import InputError, OutputError, TimingError
 
@@ -44,42 +44,23 @@ def sidecar_path(path: str | Path) -> Path:
 
 def read_image(path: str | Path) -> sitk.Image:
     """SimpleITK image or :class:`InputError` naming the file."""
+    return _read_image_scanned(path)[0]
+
+
+def _read_image_scanned(path: str | Path) -> tuple[sitk.Image, VolumeScan]:
+    """The image and what :func:`scan_volume_file` found. SimpleITK reads a truncated .gz or .nii without
+    error (the missing voxels are left as garbage), so the file is first checked against its header."""
     p = Path(path)
     if not p.exists():
         raise InputError("does not exist", p)
     if p.is_dir():
         raise InputError("is a folder; expected a NIfTI or NRRD file", p)
-    _check_complete(p)
+    scan = scan_volume_file(p)
     try:
-        return sitk.ReadImage(str(p))
+        return sitk.ReadImage(str(p)), scan
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown reason"
         raise InputError(f"cannot be read as a NIfTI/NRRD image ({first[:200]})", p) from None
-
-
-def _check_complete(p: Path) -> None:
-    """SimpleITK reads a truncated .gz or .nii without error (the missing voxels are left as garbage), so:
-    a gzip file must decompress to its end with a valid CRC, and a plain NIfTI-1 must hold all its voxels."""
-    try:
-        with open(p, "rb") as handle:
-            magic = handle.read(348)
-            if magic[:2] == b"\x1f\x8b":
-                handle.seek(0)
-                with gzip.GzipFile(fileobj=handle) as gz:
-                    while gz.read(1 << 22):
-                        pass
-            elif len(magic) == 348 and magic[344:347] == b"n+1":  # single-file NIfTI-1
-                for order in ("<", ">"):
-                    if struct.unpack(order + "i", magic[:4])[0] == 348:
-                        dims = struct.unpack(order + "8h", magic[40:56])
-                        bitpix = struct.unpack(order + "h", magic[72:74])[0]
-                        offset = struct.unpack(order + "f", magic[108:112])[0]
-                        n = int(np.prod([max(int(d), 1) for d in dims[1:1 + max(min(dims[0], 7), 0)]]))
-                        if os.path.getsize(p) < int(offset) + n * bitpix // 8:
-                            raise InputError("is truncated: the file holds fewer voxels than its header declares", p)
-                        break
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"is damaged or truncated ({type(exc).__name__}: {exc})", p) from None
 
 
 def image_geometry(img: sitk.Image, source: str | Path) -> Geometry:
@@ -97,12 +78,12 @@ def image_geometry(img: sitk.Image, source: str | Path) -> Geometry:
 
 def read_volume(path: str | Path) -> tuple[np.ndarray, Geometry]:
     """Array ([z, y, x] or [t, z, y, x], native dtype) and its 3D geometry."""
-    img = read_image(path)
+    img, scan = _read_image_scanned(path)
     if img.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(f"has {img.GetNumberOfComponentsPerPixel()} components per voxel; expected a scalar "
                          "image", path)
-    geometry = image_geometry(img, path)
-    return sitk.GetArrayFromImage(img), geometry
+    geometry = check_geometry(image_geometry(img, path), path)
+    return restore_nonfinite(sitk.GetArrayFromImage(img), path, scan), geometry
 
 
 def image_from_array(array: np.ndarray, geometry: Geometry) -> sitk.Image:
@@ -166,11 +147,9 @@ def read_sidecar_times(path: str | Path) -> tuple[float, ...] | None:
     side = sidecar_path(path)
     if not side.exists():
         return None
+    payload = read_json(side, TimingError, what="sidecar")
     try:
-        payload = json.loads(side.read_text(encoding="utf-8"))
         times = payload["phase_times_s"]
         return tuple(float(t) for t in times)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TimingError(f"sidecar cannot be read as JSON ({exc})", side) from None
     except (KeyError, TypeError, ValueError):
         raise TimingError('sidecar must hold {"phase_times_s": [seconds, ...]} with numbers', side) from None
