@@ -329,10 +329,11 @@ def _assert(cond: bool, message: str = "check failed") -> None:
 
 def all_cases() -> list[BadCase]:
     from tests.bad_inputs_data import _maf_cases, _mask_cases, _numeric_cases, _path_cases, _text_cases
+    from tests.bad_inputs_hostile import hostile_cases
     from tests.bad_inputs_series import _series_cases
 
     cases = (_file_cases() + _edge_cases() + _series_cases() + _mask_cases() + _numeric_cases() + _maf_cases()
-             + _text_cases() + _path_cases())
+             + _text_cases() + _path_cases() + hostile_cases())
     names = [c.name for c in cases]
     dup = {n for n in names if names.count(n) > 1}
     if dup:

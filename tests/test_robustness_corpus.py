@@ -19,6 +19,9 @@ from tests.bad_inputs import BadCase, all_cases, make_base
 from tests.helpers import SHARED_DATA
 from tnbc_desktop.errors import TnbcError
 
+#: a message is one printable line of at most about 300 characters (tnbc_desktop.errors, where every message is
+#: made so); 320 leaves room for the class's own prefix
+MAX_MESSAGE_CHARS = 320
 CASES = all_cases()
 OUTCOMES: dict[str, tuple[str, str, str]] = {}  # name -> (category, outcome, detail)
 
@@ -44,7 +47,11 @@ def run_case(case: BadCase, base, work) -> tuple[str, str]:
             return "anything else", f"unexpected {type(err).__name__}: {err}"
         if not isinstance(err, exp.error):
             return "anything else", f"{type(err).__name__} instead of {exp.error}: {err}"
-        msg = str(err).lower()
+        text = str(err)
+        if "\n" in text or len(text) > MAX_MESSAGE_CHARS or not text.isprintable():
+            return "anything else", f"message is not one printable line of <= {MAX_MESSAGE_CHARS} characters " \
+                                    f"({len(text)} chars): {text[:120]!r}"
+        msg = text.lower()
         if not any(w.lower() in msg for w in _words(exp.word)):
             return "anything else", f"message lacks {exp.word!r}: {err}"
         if exp.names_input and err.source is None and case.category != "numerics" \

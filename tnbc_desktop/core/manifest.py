@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tnbc_desktop.core.io.safe_files import MAX_TEXT_BYTES, read_bytes_limited
-from tnbc_desktop.errors import InputError
+from tnbc_desktop.errors import InputError, summarise
 
 COLUMNS = ("patient_id", "study", "mask", "mask2", "phase_times_s", "ki67_percent", "lvi", "maf", "sample",
            "pcr", "dfs_months", "dfs_event", "split", "collection")
@@ -126,7 +126,7 @@ def read_manifest(path: str | Path, require: tuple[str, ...] = (), check_files: 
     missing = [c for c in ("patient_id", "study", *require) if c not in header]
     if missing:
         raise InputError(f"manifest lacks required column(s): {', '.join(missing)} "
-                         f"(has: {', '.join(header) or 'none'})", path)
+                         f"(has: {summarise(header, noun='column') or 'none'})", path)
     base = path.resolve().parent
     problems: list[str] = []
     rows: list[ManifestRow] = []

@@ -21,7 +21,7 @@ import numpy as np
 
 from tnbc_desktop.core.io.limits import check_memory
 from tnbc_desktop.core.io.safe_files import format_size, open_regular
-from tnbc_desktop.errors import InputError
+from tnbc_desktop.errors import GeometryError, InputError
 
 _CHUNK = 1 << 22
 # NIfTI datatype code -> numpy kind for float data (the only ones that can hold NaN)
@@ -47,6 +47,7 @@ def _nifti_header(head: bytes):
             dims = struct.unpack(order + "8h", head[40:56])
             datatype, bitpix = struct.unpack(order + "2h", head[70:74])
             offset = struct.unpack(order + "f", head[108:112])[0]
+            _check_nifti1_spacing(head, order)
             return order, dims, datatype, bitpix, offset
         if len(head) >= 540 and struct.unpack(order + "i", head[:4])[0] == 540 and head[4:7] == b"n+2":
             datatype, bitpix = struct.unpack(order + "2h", head[12:16])
@@ -54,6 +55,28 @@ def _nifti_header(head: bytes):
             offset = struct.unpack(order + "q", head[168:176])[0]
             return order, dims, datatype, bitpix, offset
     return None
+
+
+def _check_nifti1_spacing(head: bytes, order: str) -> None:
+    """The voxel size a NIfTI-1 header gives, checked where ITK would silently replace it (a pixdim of 0 or
+    NaN becomes 1 mm, a negative one its absolute value): with no sform the pixdims are the spacing and must
+    be positive and finite; an sform used instead must be a finite, non-singular matrix."""
+    pixdim = struct.unpack(order + "8f", head[76:108])
+    qform_code, sform_code = struct.unpack(order + "2h", head[252:256])
+    if sform_code > 0:
+        rows = np.array(struct.unpack(order + "12f", head[280:328]), dtype=float).reshape(3, 4)
+        if not np.all(np.isfinite(rows)) or abs(np.linalg.det(rows[:, :3])) < 1e-12:
+            raise _HeaderProblem("NIfTI sform matrix is not finite or is singular (a voxel size of 0)")
+        return
+    ndim = max(min(int(struct.unpack(order + "h", head[40:42])[0]), 3), 0)
+    spacing = pixdim[1:1 + ndim]
+    if not all(math.isfinite(v) and v > 0 for v in spacing):
+        raise _HeaderProblem(f"NIfTI voxel size (pixdim) {' x '.join(f'{v:g}' for v in spacing)} mm is not a "
+                             "positive finite spacing")
+
+
+class _HeaderProblem(ValueError):
+    """A header field that makes the image meaningless; becomes a GeometryError naming the file."""
 
 
 def _check_nifti(p: Path, header, total: int) -> VolumeScan:
@@ -113,7 +136,10 @@ def scan_volume_file(path: str | Path) -> VolumeScan:
             handle.seek(0)
             reader = gzip.GzipFile(fileobj=handle) if gz else handle
             head = reader.read(65536)
-            nifti = _nifti_header(head)
+            try:
+                nifti = _nifti_header(head)
+            except _HeaderProblem as exc:
+                raise GeometryError(str(exc), p) from None
             nrrd = head.startswith(b"NRRD")
             if nrrd:
                 _check_nrrd(p, head, -1)
