@@ -251,10 +251,6 @@ def load_bundle(path: str | Path, max_bytes: int = MAX_BUNDLE_BYTES) -> ModelBun
     return ModelBundle(doc, doc["sha256"], hashlib.sha256(raw).hexdigest(), src, models, settings, habitat)
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
 def sanitize(obj):
     """Make ``obj`` JSON-able: numpy scalars/arrays -> Python, non-finite floats -> None, tuples -> lists."""
     if isinstance(obj, dict):
