@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: [D] longest message shown: one terminal line of ~300 characters; a longer problem text is cut with an
-#: ellipsis and the count of characters left out (a path keeps its end, where the file name is).
+#: [D] longest message shown: one terminal line of ~300 characters. The problem text keeps up to
+#: MAX_PROBLEM_CHARS (a longer one is cut with an ellipsis and the count of characters left out); the source
+#: gets the rest of the line, at least MIN_SOURCE_CHARS and at most MAX_SOURCE_CHARS, keeping its end (where
+#: the file name is). Worst case: 256 + 2 + 60 = 318 characters.
 MAX_MESSAGE_CHARS = 300
+MAX_PROBLEM_CHARS = 256
+MIN_SOURCE_CHARS = 60
 MAX_SOURCE_CHARS = 150
 MAX_DETAILS = 50
 
@@ -56,9 +60,9 @@ class TnbcError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, source: str | Path | None = None, details=()):
-        self.source = None if source is None else shorten(printable(str(source)), MAX_SOURCE_CHARS, keep_end=True)
-        room = MAX_MESSAGE_CHARS - (len(self.source) + 2 if self.source else 0)
-        self.problem = shorten(printable(str(message)), max(room, 120))
+        self.problem = shorten(printable(str(message)), MAX_PROBLEM_CHARS)
+        room = min(MAX_SOURCE_CHARS, max(MIN_SOURCE_CHARS, MAX_MESSAGE_CHARS - 2 - len(self.problem)))
+        self.source = None if source is None else shorten(printable(str(source)), room, keep_end=True)
         #: optional list behind the one-line message (e.g. every problem of a manifest, by row), each item one
         #: printable line; the CLI prints them below the error line, at most :data:`MAX_DETAILS`
         self.details = tuple(shorten(printable(str(d)), MAX_MESSAGE_CHARS) for d in list(details)[:MAX_DETAILS])
