@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: [D] longest message shown: one terminal line of ~300 characters. The problem text keeps up to
-#: MAX_PROBLEM_CHARS (a longer one is cut with an ellipsis and the count of characters left out); the source
-#: gets the rest of the line, at least MIN_SOURCE_CHARS and at most MAX_SOURCE_CHARS, keeping its end (where
-#: the file name is). Worst case: 256 + 2 + 60 = 318 characters.
-MAX_MESSAGE_CHARS = 300
+#: [D] one line of about 300 characters at most: the problem text keeps up to MAX_PROBLEM_CHARS (a longer one
+#: is cut with an ellipsis and the count of characters left out: two SHA-256 hashes and their sentence fit), the
+#: source up to MAX_SOURCE_CHARS, keeping its end (where the file name is). Worst case 256 + 2 + 100 = 358.
 MAX_PROBLEM_CHARS = 256
-MIN_SOURCE_CHARS = 60
-MAX_SOURCE_CHARS = 150
+MAX_SOURCE_CHARS = 100
+MAX_MESSAGE_CHARS = MAX_PROBLEM_CHARS + 2 + MAX_SOURCE_CHARS
 MAX_DETAILS = 50
 
 
@@ -61,11 +59,10 @@ class TnbcError(Exception):
 
     def __init__(self, message: str, source: str | Path | None = None, details=()):
         self.problem = shorten(printable(str(message)), MAX_PROBLEM_CHARS)
-        room = min(MAX_SOURCE_CHARS, max(MIN_SOURCE_CHARS, MAX_MESSAGE_CHARS - 2 - len(self.problem)))
-        self.source = None if source is None else shorten(printable(str(source)), room, keep_end=True)
+        self.source = None if source is None else shorten(printable(str(source)), MAX_SOURCE_CHARS, keep_end=True)
         #: optional list behind the one-line message (e.g. every problem of a manifest, by row), each item one
         #: printable line; the CLI prints them below the error line, at most :data:`MAX_DETAILS`
-        self.details = tuple(shorten(printable(str(d)), MAX_MESSAGE_CHARS) for d in list(details)[:MAX_DETAILS])
+        self.details = tuple(shorten(printable(str(d)), MAX_PROBLEM_CHARS) for d in list(details)[:MAX_DETAILS])
         super().__init__(f"{self.source}: {self.problem}" if self.source else self.problem)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tnbc_desktop.core.io.safe_files import open_regular
-from tnbc_desktop.errors import MutationFileError
+from tnbc_desktop.errors import MutationFileError, summarise
 
 #: maftools ``validateMaf`` required columns, in its order.
 MAF_REQUIRED_COLUMNS = (
@@ -169,9 +169,9 @@ def read_table(path: str | Path) -> RawTable:
     if kind == "maf":
         missing = [c for c in MAF_REQUIRED_COLUMNS if c not in names]
         if missing:
-            found = ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
             raise MutationFileError(
-                f"is not a MAF: missing required column(s) {', '.join(missing)} (found: {found}). "
+                f"is not a MAF: missing required column(s) {summarise(missing, 4, 'column')} (found: "
+                f"{summarise(names, 4, 'column')}). "
                 f"A simple panel needs the header '{', '.join(PANEL_COLUMNS)}'",
                 source,
             )
