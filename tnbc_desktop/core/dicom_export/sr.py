@@ -117,7 +117,13 @@ def build_measurement_report(result: CaseResult, evidence: Sequence[Dataset], se
     report = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(observer_device_context=device),
         procedure_reported=codes.SCT.MagneticResonanceImagingOfBreast, imaging_measurements=groups)
-    return hd.sr.Comprehensive3DSR(
+    sr = hd.sr.Comprehensive3DSR(
         evidence=list(evidence), content=report, series_instance_uid=hd.UID(), series_number=series_number,
         sop_instance_uid=hd.UID(), instance_number=1, manufacturer=MANUFACTURER,
         series_description="tnbc-desktop measurements (research use only)", is_complete=True)
+    scheme = Dataset()  # declares the private coding scheme (SOP Common, Coding Scheme Identification)
+    scheme.CodingSchemeDesignator = SCHEME
+    scheme.CodingSchemeName = "tnbc-desktop private codes"
+    scheme.CodingSchemeResponsibleOrganization = "tnbc-desktop"
+    sr.CodingSchemeIdentificationSequence = [scheme]
+    return sr
