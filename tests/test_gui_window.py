@@ -23,9 +23,14 @@ WAIT_MS = 60_000
 @pytest.fixture
 def messages(monkeypatch):
     """Record every dialog instead of showing it; questions answer from ``answers``."""
-    log = {"shown": [], "answers": {"yes_no": True, "item": None}}
+    log = {"shown": [], "asked": [], "answers": {"yes_no": True, "item": None}}
     monkeypatch.setattr(dialogs, "show_message", lambda parent, kind, title, text: log["shown"].append((kind, text)))
-    monkeypatch.setattr(dialogs, "ask_yes_no", lambda parent, title, text: log["answers"]["yes_no"])
+
+    def ask_yes_no(parent, title, text):
+        log["asked"].append(text)
+        return log["answers"]["yes_no"]
+
+    monkeypatch.setattr(dialogs, "ask_yes_no", ask_yes_no)
     monkeypatch.setattr(dialogs, "ask_item", lambda parent, title, text, items: log["answers"]["item"] or items[-1])
     return log
 

@@ -93,6 +93,7 @@ class PatientIdentity:
     accession_number: str = ""
     institution: str = ""
     species: str = ""  # PatientSpeciesDescription as the file states it ("" = not stated); not an identifier
+    laterality: str = ""  # Laterality / ImageLaterality: "L", "R", "B" or "" when the headers do not say
 
     def values(self) -> list[str]:
         """Non-empty identifier strings (for leak checks)."""

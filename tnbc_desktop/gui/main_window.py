@@ -28,6 +28,8 @@ from tnbc_desktop.gui.segment_panel import SegmentToolsPanel
 from tnbc_desktop.gui.segment_tools import SegmentationController, install_mask_menu
 from tnbc_desktop.gui.session import SessionState, SessionStore
 from tnbc_desktop.gui.viewer_panel import ViewerPanel
+from tnbc_desktop.gui.case_opening import CaseOpening
+from tnbc_desktop.gui.result_guard import ResultGuard
 from tnbc_desktop.gui.window_binding import WindowBinding
 from tnbc_desktop.logsafe import get_logger, redact
 
@@ -35,7 +37,7 @@ log = get_logger(__name__)
 AUTOSAVE_MS = 30_000
 
 
-class MainWindow(QMainWindow, WindowBinding):
+class MainWindow(QMainWindow, WindowBinding, CaseOpening, ResultGuard):
     """Signals: ``caseLoaded()``, ``analysisFinished(object)``, ``analysisFailed(object)``, ``taskDone()``."""
 
     caseLoaded = Signal()
@@ -64,6 +66,7 @@ class MainWindow(QMainWindow, WindowBinding):
         self.resize(1600, 980)
         if self.bundle_panel.current_path():
             self.choose_bundle(self.bundle_panel.current_path(), commit=False)
+        self.update_actions()
 
     # ------------------------------------------------------------------ layout
     def _build_widgets(self) -> None:
@@ -100,6 +103,7 @@ class MainWindow(QMainWindow, WindowBinding):
 
         self.viewer = ViewerPanel()
         self.segmentation = SegmentationController(self, self.segment_panel)
+        self.segmentation.maskEdited.connect(self.refresh_outdated)
         self.curves = CurvesView()
         self.results = ResultsPanel()
         right = QSplitter(Qt.Orientation.Vertical)
@@ -198,7 +202,7 @@ class MainWindow(QMainWindow, WindowBinding):
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for entry in self.store.recent_cases():
-            label = Path(entry["study_source"][0]).name if entry["study_source"] else "?"
+            label = entry.get("label") or (Path(entry["study_source"][0]).name if entry["study_source"] else "?")
             action = self.recent_menu.addAction(label)
             action.triggered.connect(lambda _c=False, e=entry: self.open_case(e["study_source"], e.get("mask_path")))
 

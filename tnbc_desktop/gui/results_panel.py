@@ -17,6 +17,7 @@ from tnbc_desktop.core.prediction_status import PredictionStatus, intended_use_t
 from tnbc_desktop.gui.km_view import KMView
 from tnbc_desktop.gui.palette import hex_colour
 
+OUTDATED_TEXT = "inputs changed - run again"
 SHOWN_MODELS = (("model3", "Model 3"), ("prm", "PRM"), ("gprm", "GPRM"))
 
 
@@ -82,8 +83,18 @@ class PredictionCard(QGroupBox):
         layout.addWidget(self.detail)
         self.available = False
         self.shown = None
+        self.outdated = False
+
+    def mark_outdated(self) -> None:
+        """Grey the card: its inputs changed after the analysis."""
+        self.outdated = True
+        self.setEnabled(False)
+        self.group.setText(OUTDATED_TEXT)
+        self.group.setStyleSheet("QLabel { font-weight: bold; color: #6e6e6e; }")
 
     def show_prediction(self, pred, intended_use=None) -> None:
+        self.outdated = False
+        self.setEnabled(True)
         shown = prediction_display("", pred, intended_use)
         if shown.status is PredictionStatus.NOT_AVAILABLE:
             self.show_unavailable(shown.group_text)
@@ -111,14 +122,16 @@ class PredictionCard(QGroupBox):
         self.group.setStyleSheet("QLabel { font-weight: bold; color: #555; }")
         self.detail.setText(reason)
 
-    def reset(self) -> None:
+    def reset(self, reason: str = "") -> None:
         self.available = False
         self.shown = None
+        self.outdated = False
+        self.setEnabled(True)
         self.probability.setText("-")
         self.probability.setStyleSheet("QLabel { font-size: 18pt; font-weight: bold; }")
         self.bar.clear()
         self.group.setText("")
-        self.detail.setText("Run the analysis to see this model's prediction.")
+        self.detail.setText(reason or "Run the analysis to see this model's prediction.")
 
 
 class ResultsPanel(QWidget):
@@ -140,6 +153,11 @@ class ResultsPanel(QWidget):
         self.gate_label.setStyleSheet("QLabel { background: #f8d7da; color: #721c24; padding: 4px; "
                                       "font-weight: bold; }")
         self.gate_label.setVisible(False)
+        self.outdated_label = QLabel("")
+        self.outdated_label.setWordWrap(True)
+        self.outdated_label.setStyleSheet("QLabel { background: #e6e6e6; color: #333; padding: 4px; "
+                                          "font-weight: bold; }")
+        self.outdated_label.setVisible(False)
         self.cards = {key: PredictionCard(title) for key, title in SHOWN_MODELS}
         row = QHBoxLayout()
         for card in self.cards.values():
@@ -155,6 +173,7 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.research_label)
         layout.addWidget(self.demo_label)
         layout.addWidget(self.gate_label)
+        layout.addWidget(self.outdated_label)
         layout.addLayout(row)
         layout.addWidget(self.km_model)
         layout.addWidget(self.km, stretch=1)
@@ -166,22 +185,46 @@ class ResultsPanel(QWidget):
     def set_demo(self, is_demo: bool) -> None:
         self.demo_label.setVisible(bool(is_demo))
 
-    def reset(self) -> None:
+    def reset(self, reason: str = "") -> None:
         self.result = None
         for card in self.cards.values():
-            card.reset()
+            card.reset(reason)
+        self.outdated_label.setVisible(False)
+        self.km.setEnabled(True)
         self.gate_label.setText("")
         self.gate_label.setVisible(False)
         self.km.clear()
         self.warnings.setText("")
 
+    def mark_outdated(self, models: tuple[str, ...], changes: str) -> None:
+        """Grey the predictions of ``models`` (and the KM panel when its model is one of them) and say which
+        inputs changed; with no models, show the result as computed again."""
+        if self.result is None:
+            return
+        self._show_cards()
+        self.km.setEnabled(True)
+        self.outdated_label.setVisible(False)
+        if not models:
+            return
+        for key in models:
+            if key in self.cards:
+                self.cards[key].mark_outdated()
+        self.km.setEnabled(self.km_model.currentData() not in models)
+        self.outdated_label.setText(f"Inputs changed since this analysis ({changes}): the greyed predictions are "
+                                    f"outdated - {OUTDATED_TEXT}. Export is disabled until a fresh run.")
+        self.outdated_label.setVisible(True)
+
+    def outdated_models(self) -> tuple[str, ...]:
+        return tuple(key for key, card in self.cards.items() if card.outdated)
+
     def show_result(self, result) -> None:
         self.result = result
+        self.outdated_label.setVisible(False)
+        self.km.setEnabled(True)
         gate = intended_use_text(getattr(result, "intended_use", None))
         self.gate_label.setText(gate)
         self.gate_label.setVisible(bool(gate))
-        for key, card in self.cards.items():
-            card.show_prediction(result.predictions.get(key), getattr(result, "intended_use", None))
+        self._show_cards()
         self.set_demo(bool(getattr(result.bundle, "is_demo", False)))
         warnings = list(result.warnings) + [f"out of training range: {w}" for w in result.qc.out_of_range]
         self.warnings.setText("<b>Warnings</b><br>" + "<br>".join(f"- {w}" for w in warnings) if warnings else "")
@@ -192,6 +235,10 @@ class ResultsPanel(QWidget):
             self.km_model.setCurrentIndex(shown_in_report)  # redraws through the signal
         else:
             self._show_km()
+
+    def _show_cards(self) -> None:
+        for key, card in self.cards.items():
+            card.show_prediction(self.result.predictions.get(key), getattr(self.result, "intended_use", None))
 
     def shown_probabilities(self) -> dict[str, str]:
         """Probability text per model as displayed (used by tests and screenshots)."""

@@ -138,14 +138,16 @@ class SessionStore:
 
     # recent cases -----------------------------------------------------------------------------------
     def recent_cases(self) -> list[dict]:
-        """Most recent first: dicts with ``study_source`` (list of str) and ``mask_path``."""
+        """Most recent first: dicts with ``study_source`` (list of str), ``mask_path`` and ``label``."""
         try:
             data = json.loads((self.folder / RECENT_FILE).read_text(encoding="utf-8"))
             return [d for d in data if isinstance(d, dict) and isinstance(d.get("study_source"), list)]
         except (OSError, ValueError, TypeError):
             return []
 
-    def add_recent(self, study_source: list[str], mask_path: str | None) -> None:
-        entry = {"study_source": list(study_source), "mask_path": mask_path}
+    def add_recent(self, study_source: list[str], mask_path: str | None, label: str = "") -> None:
+        """Put a case first in the list; ``label`` (patient and study date, or the file name when
+        de-identified) is what the menu shows."""
+        entry = {"study_source": list(study_source), "mask_path": mask_path, "label": label}
         rest = [d for d in self.recent_cases() if d.get("study_source") != entry["study_source"]]
         write_text_atomic(self.folder / RECENT_FILE, json.dumps([entry, *rest][:MAX_RECENT], indent=2))

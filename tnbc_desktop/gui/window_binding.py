@@ -1,4 +1,5 @@
-"""The main window's actions (mixin): open / load a case, phase edits, inputs, analysis, report, session.
+"""The main window's actions (mixin): session, tasks, curves, inputs, analysis, report (opening a case is in
+``case_opening``).
 
 Kept apart from the widget layout in ``main_window``; methods here only read widgets, call ``case_jobs`` /
 core functions in workers, and bind the results back to the widgets.
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from tnbc_desktop.errors import OutputError, TnbcError
+from tnbc_desktop.core.identity_check import sample_mismatch
 from tnbc_desktop.gui import case_jobs, dialogs
 from tnbc_desktop.gui.curves_view import CurveLine, curve_line
 from tnbc_desktop.gui.mutation_panel import load_panel
@@ -19,17 +21,9 @@ from tnbc_desktop.gui.worker import BackgroundTask
 from tnbc_desktop.logsafe import get_logger
 
 log = get_logger(__name__)
-VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
-STUDY_FILTER = "Images (*.nii *.nii.gz *.nrrd *.nhdr *.dcm);;All files (*)"
-MASK_FILTER = "Masks (*.nii *.nii.gz *.nrrd *.dcm);;All files (*)"
-MAF_SUFFIXES = (".maf", ".csv", ".tsv", ".txt", ".maf.gz")
 CURVE_STYLE = {"tumour": ("Tumour", TUMOUR_CURVE_COLOUR), "H1": ("H1 poorly", HABITAT_COLOURS[1]),
                "H2": ("H2 moderately", HABITAT_COLOURS[2]), "H3": ("H3 highly", HABITAT_COLOURS[3]),
                "ring": ("Ring", RING_COLOUR)}
-
-
-def _suffix_in(path: str, suffixes) -> bool:
-    return any(path.lower().endswith(s) for s in suffixes)
 
 
 class WindowBinding:
@@ -40,6 +34,7 @@ class WindowBinding:
         """Apply a committed edit to the session inputs and autosave."""
         self.state = self.state.with_changes(**changes)
         self.autosave()
+        self.refresh_outdated()
 
     def autosave(self) -> None:
         segmentation = getattr(self, "segmentation", None)
@@ -58,6 +53,8 @@ class WindowBinding:
             self.bundle_panel.select_path(state.bundle_path)
         if state.maf_path and Path(state.maf_path).exists():
             self.import_maf(state.maf_path, state.sample)
+        else:
+            self.mutation_view.set_panel(None)
         if load and state.study_source:
             self.load_current_case()
 
@@ -74,6 +71,7 @@ class WindowBinding:
         self.task = task
         self.cancel_button.setEnabled(True)
         self.analyze_button.setEnabled(False)
+        self.export_button.setEnabled(False)
         self.progress.setValue(0)
         self.progress_label.setText(name)
         task.start()
@@ -90,115 +88,16 @@ class WindowBinding:
 
     def _task_failed(self, exc, name: str) -> None:
         if name == "analysis":
+            self.drop_result("The last analysis was cancelled or failed: no result. Run the analysis again.")
             self.analysisFailed.emit(exc)
         self.report_error(exc, name)
 
     def _task_done(self) -> None:
         self.cancel_button.setEnabled(False)
-        self.analyze_button.setEnabled(True)
+        self.progress.setValue(0)
         self.progress_label.setText("")
+        self.update_actions()
         self.taskDone.emit()
-
-    # ------------------------------------------------------------------ opening a case
-    def ask_open_folder(self) -> None:
-        paths = dialogs.ask_open_paths(self, "Open DICOM folder", directory=True)
-        if paths:
-            self.open_case(paths, None)
-
-    def ask_open_files(self) -> None:
-        paths = dialogs.ask_open_paths(self, "Open 4D file or one 3D file per phase", STUDY_FILTER, multiple=True)
-        if paths:
-            self.open_case(paths, None)
-
-    def ask_open_mask(self) -> None:
-        paths = dialogs.ask_open_paths(self, "Open tumour mask", MASK_FILTER)
-        if paths:
-            self.open_mask(paths[0])
-
-    def open_dropped(self, paths: list[str]) -> None:
-        """Folder -> DICOM study; image file(s) -> study (or mask once a study is shown); MAF/CSV -> panel."""
-        if not paths:
-            return
-        if len(paths) == 1 and _suffix_in(paths[0], MAF_SUFFIXES):
-            self.import_maf(paths[0])
-        elif len(paths) == 1 and self.case is not None and _suffix_in(paths[0], VOLUME_SUFFIXES):
-            self.open_mask(paths[0])
-        else:
-            self.open_case(paths, None)
-
-    def open_case(self, study_source: list[str], mask_path: str | None) -> None:
-        self.commit(study_source=[str(p) for p in study_source], mask_path=mask_path, mask_label=None,
-                    phase_times_s=None, phase_order=None, mask_autosave=None, mask_provenance=None)
-        self.load_current_case()
-
-    def open_mask(self, path: str) -> None:
-        self.commit(mask_path=str(path), mask_label=None, mask_autosave=None, mask_provenance=None)
-        self.load_current_case()
-
-    def open_demo_patient(self, **make_kwargs) -> BackgroundTask | None:
-        bundle = self.bundle_panel.current_path()
-
-        def job(progress, cancel):
-            progress("preparing the demo patient", 0.05)
-            folder = case_jobs.demo_case_folder(**make_kwargs)
-            state = case_jobs.demo_state(folder, bundle)
-            return state, case_jobs.load_case(state, progress)
-
-        def done(payload):
-            state, case = payload
-            self.restore_state(state, load=False)
-            self.autosave()
-            self._show_case(case)
-
-        return self.start_task("demo patient", job, done)
-
-    def load_current_case(self) -> BackgroundTask | None:
-        state = self.state
-        return self.start_task("loading", lambda progress, cancel: case_jobs.load_case(state, progress),
-                               self._show_case)
-
-    def _show_case(self, case: case_jobs.LoadedCase) -> None:
-        self.case = case
-        self.result = None
-        self.history_id = None
-        self.export_button.setEnabled(False)
-        self.results.reset()
-        study = case.study
-        names = [Path(p).name for p in self.state.study_source]
-        self.study_label.setText(f"Study: {', '.join(names)}\n{study.n_phases} phases, {study.geometry.describe()}"
-                                 f"\ntiming from {study.timing_source}")
-        self.mask_label.setText("Mask: none - open one to analyse" if case.mask is None else
-                                f"Mask: {Path(case.mask.source).name}, {case.mask.volume_ml:.2f} ml"
-                                + (" (resampled onto the study grid)" if case.mask.resampled else ""))
-        self.phase_table.set_phases(case.loaded_study.phases, self.state.phase_order)
-        if self.state.phase_times_s is not None:
-            for row, t in enumerate(self.state.phase_times_s):
-                if row < self.phase_table.table.rowCount():
-                    self.phase_table.set_time(row, t)
-        early = self._early_phase(study)
-        self.viewer.set_study(study, early)
-        mask = None if case.mask is None else case.mask.array
-        self.viewer.view.set_overlays(mask=mask, centre_on_mask=True)
-        self.viewer.set_legend(None, None, has_mask=mask is not None)
-        self._show_region_curves({"tumour": mask} if mask is not None else {})
-        self._show_reading(None)
-        self.store.add_recent(self.state.study_source, self.state.mask_path)
-        self.caseLoaded.emit()
-
-    @staticmethod
-    def _early_phase(study) -> int:
-        try:
-            from tnbc_desktop.core.kinetics import select_early_late
-
-            return select_early_late(study.phase_times_s)[0]
-        except Exception:  # noqa: BLE001 - unusual timings: fall back to the first post-contrast phase
-            return 1
-
-    def apply_phase_edits(self, order: list[int], times: list[float]) -> None:
-        loaded = self.case.loaded_study if self.case is not None else None
-        same_order = loaded is not None and order == list(range(loaded.n_phases))
-        self.commit(phase_order=None if same_order else list(order), phase_times_s=list(times))
-        self.load_current_case()
 
     # ------------------------------------------------------------------ curves
     def _show_region_curves(self, regions: dict) -> None:
@@ -289,6 +188,10 @@ class WindowBinding:
             return
         if panel is None:
             return
+        problem = sample_mismatch(panel.sample, self.case.study) if self.case is not None else None
+        if problem and not dialogs.ask_yes_no(self, "Mutation panel of another patient?",
+                                              f"{problem}\n\nImport it for the patient on screen anyway?"):
+            return
         self.mutation_view.set_panel(panel)
         self.commit(maf_path=str(path), sample=panel.sample if panel.file_format == "maf" else sample)
 
@@ -306,11 +209,14 @@ class WindowBinding:
             self.bundle = None
             self.bundle_panel.show_problem(f"This bundle is refused; nothing will be predicted from it.\n{exc}")
             self.report_error(exc)
+            self.update_actions()
             return
         self.bundle_panel.show_bundle(self.bundle)
         self.results.set_demo(self.bundle.is_demo)
         if commit:
             self.commit(bundle_path=str(path))
+        else:
+            self.refresh_outdated()
 
     # ------------------------------------------------------------------ analysis
     def run_analysis(self) -> BackgroundTask | None:
@@ -349,7 +255,7 @@ class WindowBinding:
         self.show_result(done.result)
 
     def show_result(self, result) -> None:
-        self.result = result
+        self.keep_result(result)
         habitats = result.habitats
         self.viewer.view.set_overlays(mask=result.mask.array, labels=np.asarray(habitats.labels), ring=result.ring)
         maps = result.kinetic_maps
@@ -358,7 +264,7 @@ class WindowBinding:
         self._show_result_curves(result)
         self._show_reading(result.reading)
         self.results.show_result(result)
-        self.export_button.setEnabled(True)
+        self.refresh_outdated()  # inputs edited while the analysis ran grey it at once
         self.analysisFinished.emit(result)
 
     # ------------------------------------------------------------------ report
@@ -371,6 +277,12 @@ class WindowBinding:
             self.export_pdf(path if path.lower().endswith(".pdf") else path + ".pdf")
 
     def export_pdf(self, path: str) -> BackgroundTask | None:
+        self._pathology_edited()  # a value typed but not yet committed counts
+        if self.result is None or self.outdated:
+            dialogs.show_message(self, "info", "Run the analysis again",
+                                 "The inputs changed since the analysis; the report would not match them. "
+                                 "Run the analysis again, then export.")
+            return None
         result, deid, history_id = self.result, self.state.deidentify, self.history_id
 
         def job(progress, cancel):

@@ -37,7 +37,7 @@ log = get_logger(__name__)
 TIME_TAGS = (("AcquisitionTime", "AcquisitionDate"), ("ContentTime", "ContentDate"), ("SeriesTime", "SeriesDate"))
 ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"
 _IDENTITY_TAGS = ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "AccessionNumber", "InstitutionName",
-                  "PatientSpeciesDescription")
+                  "PatientSpeciesDescription", "Laterality", "ImageLaterality")
 
 
 # Transfer syntaxes whose pixel data are stored raw, little endian, at a fixed place in the file

@@ -53,9 +53,10 @@ def _resolve_times(user, found, found_tag, n_phases, source, notes):
 
 
 def _identity(values: tuple[str, ...]) -> PatientIdentity:
-    name, pid, birth, study_date, accession, institution, species = (values + ("",) * 7)[:7]
+    name, pid, birth, study_date, accession, institution, species, series_lat, image_lat = (values + ("",) * 9)[:9]
     identity = PatientIdentity(patient_name=name, patient_id=pid, birth_date=birth, study_date=study_date,
-                               accession_number=accession, institution=institution, species=species)
+                               accession_number=accession, institution=institution, species=species,
+                               laterality=(series_lat or image_lat).strip().upper())
     register_identifiers(identity.values())
     return identity
 

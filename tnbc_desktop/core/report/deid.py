@@ -56,7 +56,7 @@ def make_redactor(result: CaseResult, deidentify: bool) -> Redactor:
     return Redactor(identifier_strings(result)) if deidentify else Redactor(())
 
 
-def _format_dicom_date(value: str) -> str:
+def format_dicom_date(value: str) -> str:
     if re.fullmatch(r"\d{8}", value or ""):
         return f"{value[:4]}-{value[4:6]}-{value[6:]}"
     return value or "-"
@@ -71,8 +71,8 @@ def identity_rows(result: CaseResult, deidentify: bool, now: datetime | None = N
     return [
         ("Patient name", ident.patient_name.replace("^", " ").strip() or "-"),
         ("Patient ID", ident.patient_id or "-"),
-        ("Birth date", _format_dicom_date(ident.birth_date)),
-        ("Study date", _format_dicom_date(ident.study_date)),
+        ("Birth date", format_dicom_date(ident.birth_date)),
+        ("Study date", format_dicom_date(ident.study_date)),
         ("Accession", ident.accession_number or "-"),
         ("Case", result.inputs.case_label or "-"),
         ("Report date", now.strftime("%Y-%m-%d %H:%M UTC")),
