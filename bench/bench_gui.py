@@ -1,8 +1,11 @@
-"""Slice-change redraw time of the viewer with all overlays on (256x256 slices), cached vs recomputed overlays.
+"""Slice-change redraw time of the viewer with all overlays on (256x256 slices), cached vs recomputed overlays;
+phase changes with the sagittal/coronal reformats against the axial view alone; MIP first vs cached.
 
 Run: ``QT_QPA_PLATFORM=offscreen python bench/bench_gui.py``. Prints the median and 90th percentile per slice
 change (set_slice + synchronous repaint of the view) for: (a) cached RGBA overlays (the app) and (b) the
 baseline, overlays recomputed from scratch on every slice change, measured in the same run. Target <= 30 ms.
+Then the cost of a phase change that redraws both reformats as a ratio to the axial view alone, and a MIP
+phase change that computes the projection against one that finds it in the cache (same run).
 """
 from __future__ import annotations
 
@@ -73,7 +76,36 @@ def main() -> None:
     print(f"  baseline (overlays recomputed each time): median {bm:.1f} ms, p90 {b90:.1f} ms")
     print(f"  cached RGBA overlays (the app):           median {cm:.1f} ms, p90 {c90:.1f} ms")
     print(f"  speed-up (median): {bm / cm:.2f}x; target <= 30 ms median: {'met' if cm <= 30 else 'NOT met'}")
+    time_reformats_and_mip(panel, app, study.n_phases, stats)
     panel.close()
+
+
+def time_phase_changes(panel, app, phases) -> list[float]:
+    out = []
+    for p in phases:
+        t0 = time.perf_counter()
+        panel.view.set_phase(int(p))
+        panel.views.repaint()
+        app.processEvents()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def time_reformats_and_mip(panel, app, n_phases: int, stats) -> None:
+    phases = [p % n_phases for p in range(1, 1 + 4 * n_phases)]
+    three = time_phase_changes(panel, app, phases)
+    panel.layout_combo.setCurrentIndex(panel.layout_combo.findData("1"))
+    for view in panel.view.reformats:  # the axial view alone: the reformats are not drawn at all
+        view.redraw = lambda: None
+    axial = time_phase_changes(panel, app, phases)
+    (tm, _), (am, _) = stats(three), stats(axial)
+    print(f"phase change, axial + sagittal + coronal: median {tm:.1f} ms; axial only: {am:.1f} ms "
+          f"(reformats cost {tm / am:.2f}x the axial view alone)")
+    panel.view.set_mode("mip")
+    first = time_phase_changes(panel, app, range(n_phases))  # each phase's MIP computed once
+    cached = time_phase_changes(panel, app, range(n_phases))
+    (fm, _), (cm, _) = stats(first), stats(cached)
+    print(f"MIP phase change: computed median {fm:.1f} ms, cached {cm:.1f} ms ({fm / cm:.1f}x)")
 
 
 if __name__ == "__main__":

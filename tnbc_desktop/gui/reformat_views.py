@@ -48,6 +48,7 @@ class PlaneView(QWidget):
         self.owner = owner  # the axial SliceView: study, mode, phase, window, overlays
         self.frame: PlaneFrame | None = None
         self._index = 0
+        self._overlay_key = None  # what the overlay layers were drawn from: redrawn only when it changes
         self.title = QLabel(plane.capitalize())
         self.title.setStyleSheet("QLabel { color: #ddd; background: #222; padding: 1px 4px; }")
         self.graphics = KeyGraphicsView(self._handle_key)
@@ -146,6 +147,11 @@ class PlaneView(QWidget):
     def draw_overlays(self) -> None:
         owner = self.owner
         ov = owner.overlays
+        key = (ov, ov.toggles, self._index, owner.segmentation_visible)
+        if self._overlay_key is not None and all(a is b or a == b for a, b in zip(key, self._overlay_key)):
+            self.fill_image.setOpacity(owner.fill_opacity)  # a phase or mode change: the layers stand
+            return
+        self._overlay_key = key
         fill = outline = None
         if owner.segmentation_visible and not ov.empty:
             mask, labels, ring = (None if a is None else self.section(a) for a in (ov.mask, ov.labels, ov.ring))
