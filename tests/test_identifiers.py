@@ -3,11 +3,11 @@
 1. The logging filter never writes DICOM values: a pydicom Dataset / element / PersonName logged as message or
    argument is withheld; a registered identifier is redacted from messages, f-strings and tracebacks.
 2. Canary sweep: a synthetic patient whose every identifier holds ``ZZCANARY`` (DICOM layout) goes through the
-   CLI flows (inspect, analyze --deidentify --pdf --json, batch --deidentify, history, demo --no-gui
+   CLI flows (inspect, analyze --deidentify --pdf --json --dicom-out, batch --deidentify, history, demo --no-gui
    --deidentify) in subprocesses logging at DEBUG to files, and through the GUI (open, analyze, export with
    de-identification) with a DEBUG file handler. Every log, temp file (own TMPDIR), user-data file (history
    database, autosave, session), CSV, JSON and de-identified PDF (pypdf text + raw bytes + metadata) is
-   grepped: 0 hits required, and the count is printed.
+   grepped (DICOM objects as raw bytes): 0 hits required, and the count is printed.
 """
 from __future__ import annotations
 
@@ -161,7 +161,8 @@ def test_cli_flows_leave_no_canary(canary_case, capsys):
     assert proc.returncode == 0, (logs / "inspect.log").read_text()[-800:]
     proc = _cli(["analyze", "--study", str(files.study), "--mask", str(files.mask), "--maf", str(files.maf),
                  "--ki67", "30", "--lvi", "absent", "--bundle", str(bundle), "--deidentify",
-                 "--pdf", str(out / "case.pdf"), "--json", str(out / "case.json")], "analyze", env, logs, work)
+                 "--pdf", str(out / "case.pdf"), "--json", str(out / "case.json"), "--dicom-out", str(out / "dicom")],
+                "analyze", env, logs, work)
     assert ok(proc, "analyze")[0], ok(proc, "analyze")[1]
     manifest = out / "manifest.csv"
     with open(manifest, "w", newline="") as f:
@@ -182,6 +183,7 @@ def test_cli_flows_leave_no_canary(canary_case, capsys):
     swept = [p for p in _files_under(logs, tmp, home, out)
              if demo_inputs not in p.parents and p != manifest and p.name != "inspect.out"]
     pdfs = {p for p in swept if p.suffix == ".pdf"}
+    assert len([p for p in swept if p.suffix == ".dcm"]) == 3  # SEG, encapsulated PDF, SR
     assert len(pdfs) >= 4 and any(p.suffix == ".csv" for p in swept) and any(p.name == "history.log" or
                                                                                p.suffix == ".log" for p in swept)
     assert "step features done" in (logs / "analyze.log").read_text()  # DEBUG/INFO lines were written
