@@ -61,11 +61,13 @@ def bench_brush(study, seed_xyz, n: int = 40) -> None:
     from PySide6.QtCore import QPointF
     from PySide6.QtWidgets import QApplication
 
+    import tempfile
+
     from tnbc_desktop.gui.app import create_window
-    from tnbc_desktop.gui.session import SessionState
+    from tnbc_desktop.gui.session import SessionState, SessionStore
 
     app = QApplication.instance() or QApplication([])
-    window, _ = create_window(None)
+    window, _ = create_window(SessionStore(tempfile.mkdtemp(prefix="bench_segment_")))  # no restore prompt
     window.resize(1600, 980)
     window.show()
     view = window.viewer.view

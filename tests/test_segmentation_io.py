@@ -121,7 +121,7 @@ def test_pdf_qc_shows_the_provenance_line_of_a_semi_automatic_mask(dicom_case, t
     result = analyze_case(inputs, make_test_bundle(tmp_path / "bundle.json"), study=study, mask=seg.mask)
     assert np.array_equal(result.mask.array, seg.mask.array)
     x, y, z = seed
-    line = f"semi-automatic: seed (x {x}, y {y}, z {z}), PE >= 75 % on phase 1, default box"
+    line = f"semi-automatic: seed (x {x}, y {y}, z {z}), PE >= 75 % on phase 2, default box"
     assert result.qc.mask_provenance == line
     _, text, _ = pdf_text(write_report(result, tmp_path / "r.pdf"))
     assert "Mask origin" in text and line in text

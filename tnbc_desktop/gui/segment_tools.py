@@ -225,6 +225,8 @@ class SegmentationController(QObject):
         self._autosaved = False
         if redraw:
             self._show_editor_mask()
+        for view in self.view.reformats:  # the sagittal / coronal planes follow once per edit, not per dab
+            view.draw_overlays()
         self._update_labels()
         self.maskEdited.emit()
 
@@ -248,6 +250,8 @@ class SegmentationController(QObject):
         unsaved = " (unsaved)" if editor.modified else ""
         self.panel.volume_label.setText(f"{who}: {editor.volume_ml:.2f} ml, {editor.n_voxels} voxels{unsaved}")
         self.panel.origin_label.setText(editor.provenance.describe())
+        if self.active == 1:
+            self.window.mask_label.setText(f"Mask: {editor.volume_ml:.2f} ml{unsaved}, {editor.provenance.describe()}")
         self.panel.undo_button.setEnabled(editor.can_undo)
         self.panel.redo_button.setEnabled(editor.can_redo)
         first, second = self.editors[1], self.editors[2]

@@ -55,7 +55,8 @@ class MaskProvenance:
                               n_edits=self.n_edits, based_on=self.based_on)
 
     def describe(self) -> str:
-        """One human line, e.g. ``semi-automatic: seed (x 96, y 80, z 24), PE >= 70 % on phase 1, box ...``."""
+        """One human line, e.g. ``semi-automatic: seed (x 96, y 80, z 24), PE >= 70 % on phase 2, box ...``
+        (voxel indices from 0, as the status bar shows them; the phase numbered as everywhere people see it)."""
         if self.origin is MaskOrigin.FILE:
             return f"file {Path(self.source).name}" if self.source else "file"
         if self.origin is MaskOrigin.SEMI_AUTOMATIC:
@@ -66,16 +67,18 @@ class MaskProvenance:
             if self.threshold_pe is not None:
                 text += f", PE >= {self.threshold_pe:g} %"
             if self.early_phase is not None:
-                text += f" on phase {self.early_phase}"
+                from tnbc_desktop.core.phase_numbering import phase_number
+
+                text += f" on phase {phase_number(self.early_phase)}"
             if self.box_xyz is not None:
                 text += ", box (" + ",".join(str(v) for v in self.box_xyz) + ")"
             else:
                 text += ", default box"
         elif self.origin is MaskOrigin.DRAWN:
-            text = f"drawn by hand ({self.n_edits} edits)"
+            text = f"drawn by hand ({_edits(self.n_edits)})"
         else:
             base = self.based_on.describe() if self.based_on is not None else "unknown mask"
-            text = f"{base}; then edited by hand ({self.n_edits} edits)"
+            text = f"{base}; then edited by hand ({_edits(self.n_edits)})"
         if self.source and self.origin is not MaskOrigin.EDITED:
             text += f"; saved as {Path(self.source).name}"
         return text
@@ -103,6 +106,10 @@ class MaskProvenance:
                        based_on=cls.from_dict(based) if based else None)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"mask provenance is malformed ({exc})") from None
+
+
+def _edits(n: int) -> str:
+    return f"{n} edit" if n == 1 else f"{n} edits"
 
 
 def _ints(value, n: int):
