@@ -74,6 +74,10 @@ class DicomError(InputError):
     """A DICOM file or series cannot be read or assembled into a study."""
 
 
+class IdentityError(DicomError):
+    """Images chosen for one study belong to different patients (or, unless allowed, studies)."""
+
+
 class GeometryError(InputError):
     """Image grids do not agree (missing slice, mixed orientation, mask on another region...)."""
 

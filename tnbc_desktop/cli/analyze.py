@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from tnbc_desktop.cli.series_args import add_series_arguments, parse_series
 from tnbc_desktop.core.case import MODEL_LABELS, REPORT_MODELS, CaseInputs, CaseResult
 from tnbc_desktop.core.io.atomic import write_text_atomic
 from tnbc_desktop.core.prediction_status import intended_use_text, prediction_display
@@ -162,6 +163,7 @@ def register(sub) -> None:
                    help="DICOM folder, 4D NIfTI/NRRD, or one 3D file per phase (in order)")
     p.add_argument("--mask", required=True, help="tumour mask (NIfTI/NRRD/DICOM-SEG) on the study's grid")
     add_case_arguments(p)
+    add_series_arguments(p)
     p.add_argument("--json", dest="json_out", help="write the result JSON here ('-' = standard output)")
     p.add_argument("--pdf", help="write the two-page PDF report here")
     p.add_argument("--dicom-out", metavar="DIR",
@@ -173,7 +175,9 @@ def register(sub) -> None:
 def inputs_from_args(args, study, mask) -> CaseInputs:
     return CaseInputs(study_source=study, mask_path=mask, mask_label=args.mask_label,
                       phase_times_s=parse_phase_times(args.phase_times), maf_path=args.maf, sample=args.sample,
-                      ki67=args.ki67, lvi=args.lvi, bundle_path=args.bundle, deidentify=args.deidentify)
+                      ki67=args.ki67, lvi=args.lvi, bundle_path=args.bundle, deidentify=args.deidentify,
+                      series=parse_series(getattr(args, "series", None)),
+                      allow_mixed_study=bool(getattr(args, "allow_mixed_study", False)))
 
 
 def run(args) -> int:

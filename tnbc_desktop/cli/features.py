@@ -18,6 +18,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from tnbc_desktop.cli.series_args import add_series_arguments, parse_series
 from tnbc_desktop.errors import ClinicalInputError, ConfigError, OutputError
 
 OUTPUT_SUFFIXES = (".csv", ".json")
@@ -34,6 +35,7 @@ def register(sub) -> None:
     p.add_argument("--bundle", help="model bundle whose habitat model and extraction settings to use")
     p.add_argument("--params", help="pyradiomics parameter file (default: the bundle's, else the shipped one)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes for the extraction (default 1)")
+    add_series_arguments(p)
     p.add_argument("--out", required=True, help="output file: .csv (name,value) or .json")
     p.set_defaults(func=run)
 
@@ -112,7 +114,8 @@ def run(args) -> int:
         for n in names:
             parse_feature_name(n, itypes)
     src = args.study[0] if len(args.study) == 1 else [Path(s) for s in args.study]
-    study = load_study(src, phase_times_s=parse_phase_times(args.phase_times))
+    study = load_study(src, phase_times_s=parse_phase_times(args.phase_times), series=parse_series(args.series),
+                       allow_mixed_study=args.allow_mixed_study)
     mask = load_mask(args.mask, study.geometry, label=args.mask_label)
     chain = run_imaging_chain(study, mask.array, settings, habitat_model, names, n_jobs=int(args.jobs))
     fs = chain.feature_set

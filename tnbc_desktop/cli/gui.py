@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from tnbc_desktop.cli.series_args import add_series_arguments, parse_series
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("gui", help="open the desktop application",
@@ -14,6 +16,7 @@ def register(subparsers) -> None:
     p.add_argument("--mask-label", type=int, default=None)
     p.add_argument("--phase-times", type=float, nargs="+", metavar="SECONDS", default=None,
                    help="phase times in seconds from pre-contrast, when the files carry none")
+    add_series_arguments(p)
     p.add_argument("--maf", default=None, help="mutation panel (MAF or CSV)")
     p.add_argument("--sample", default=None, help="Tumor_Sample_Barcode in a multi-sample MAF")
     p.add_argument("--ki67", default=None, help="Ki-67 percent")
@@ -38,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
                             mask_path=args.mask, mask_label=args.mask_label,
                             phase_times_s=tuple(args.phase_times) if args.phase_times else None,
                             maf_path=args.maf, sample=args.sample, ki67=args.ki67, lvi=args.lvi,
-                            bundle_path=args.bundle)
+                            bundle_path=args.bundle, series=parse_series(args.series),
+                            allow_mixed_study=args.allow_mixed_study)
     from tnbc_desktop.gui.app import run_gui
 
     return run_gui(case_inputs=inputs, demo=args.demo, screenshot=args.screenshot,

@@ -1,9 +1,11 @@
-"""``tnbc-desktop inspect STUDY [--mask MASK] [--phase-times ...] [--json]``: load and describe a study."""
+"""``tnbc-desktop inspect STUDY [--mask MASK] [--phase-times ...] [--series [N,...]] [--json]``: load and
+describe a study; with ``--series`` also the exam's series table (roles, which series make the DCE)."""
 from __future__ import annotations
 
 import json
 
 from tnbc_desktop.core.phase_numbering import PHASE_NUMBERING_NOTE, phase_number
+from tnbc_desktop.cli.series_args import add_series_arguments, parse_series, series_rows, series_table
 
 
 def parse_phase_times(text: str | None) -> tuple[float, ...] | None:
@@ -61,15 +63,37 @@ def register(sub) -> None:
     p.add_argument("--mask-label", type=int, default=None, help="label value to use from a labelled mask")
     p.add_argument("--phase-times", help="phase times in seconds, comma-separated (when the files carry none)")
     p.add_argument("--json", action="store_true", help="print a JSON object")
+    add_series_arguments(p, table=True)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from tnbc_desktop.core.io.study_loader import load_study
     from tnbc_desktop.core.io.masks import load_mask
+    from tnbc_desktop.core.io.study_loader import load_study
 
-    study = load_study(parse_study_source(args.study), phase_times_s=parse_phase_times(args.phase_times))
-    info = {
+    source = parse_study_source(args.study)
+    times, chosen = parse_phase_times(args.phase_times), parse_series(args.series)
+    if args.series is None:
+        study = load_study(source, phase_times_s=times, allow_mixed_study=args.allow_mixed_study)
+        info = study_info(study)
+    else:
+        study, info = _load_with_table(source, times, chosen, args)
+    if args.mask:
+        mask = load_mask(args.mask, study.geometry, label=args.mask_label)
+        info.update(mask_voxels=mask.n_voxels, mask_volume_ml=mask.volume_ml, mask_resampled=mask.resampled,
+                    mask_notes=list(mask.notes))
+        info["warnings"] += list(mask.warnings)
+    if args.json:
+        print(json_text(info))
+        return 0
+    if "series" in info:
+        print("\n".join(series_table(info["series"])))
+    print_info(info, bool(args.mask))
+    return 0
+
+
+def study_info(study) -> dict:
+    return {
         "source": study.source,
         "layout": study.layout,
         "shape": list(study.data.shape),
@@ -86,24 +110,44 @@ def run(args) -> int:
         "notes": list(study.notes),
         "warnings": list(study.warnings),
     }
-    if args.mask:
-        mask = load_mask(args.mask, study.geometry, label=args.mask_label)
-        info.update(mask_voxels=mask.n_voxels, mask_volume_ml=mask.volume_ml, mask_resampled=mask.resampled,
-                    mask_notes=list(mask.notes))
-        info["warnings"] += list(mask.warnings)
-    if args.json:
-        print(json_text(info))
-    else:
-        print(f"{info['layout']}: {info['shape'][0]} phases of {info['shape'][1:]} (z,y,x) at "
-              f"{info['spacing_mm']} mm; timing from {info['timing_source']} ({PHASE_NUMBERING_NOTE})")
-        for p in info["phases"]:
-            print(f"  phase {phase_number(p['index0'])}: t = {p['time_s']:.1f} s ({p['source_tag']}), "
-                  f"mean {info['phase_mean_intensity'][p['index0']]:.1f}")
-        for note in info["notes"]:
-            print(f"  note: {note}")
-        for warning in info["warnings"]:
-            print(f"  WARNING: {warning}")
-        if args.mask:
-            print(f"mask: {info['mask_voxels']} voxels, {info['mask_volume_ml']:.2f} ml"
-                  + (" (resampled onto the study grid)" if info["mask_resampled"] else ""))
-    return 0
+
+
+def _load_with_table(source, times, chosen, args):
+    """Exam scan, then the DCE; the series table is printed (or put in the JSON) even when loading fails."""
+    from tnbc_desktop.core.io.exam_select import select_dce
+    from tnbc_desktop.core.io.study_loader import examine_source, load_exam_study_guarded
+    from tnbc_desktop.errors import TnbcError
+
+    exam = examine_source(source)
+    try:
+        selected = select_dce(exam, chosen).numbers
+        study = load_exam_study_guarded(exam, times, chosen, args.allow_mixed_study)
+    except TnbcError as err:
+        rows = series_rows(exam, ())
+        if args.json:
+            print(json_text({"source": exam.scan.source, "series": rows, "selected_series": [],
+                             "error": str(err)}))
+        else:
+            print("\n".join(series_table(rows)))
+        raise
+    info = study_info(study)
+    info["series"] = series_rows(exam, selected)
+    info["selected_series"] = list(selected)
+    info["candidates"] = [{"series": list(c.numbers), "confidence": c.confidence, "reason": c.reason}
+                          for c in exam.candidates]
+    return study, info
+
+
+def print_info(info: dict, with_mask: bool) -> None:
+    print(f"{info['layout']}: {info['shape'][0]} phases of {info['shape'][1:]} (z,y,x) at "
+          f"{info['spacing_mm']} mm; timing from {info['timing_source']} ({PHASE_NUMBERING_NOTE})")
+    for p in info["phases"]:
+        print(f"  phase {phase_number(p['index0'])}: t = {p['time_s']:.1f} s ({p['source_tag']}), "
+              f"mean {info['phase_mean_intensity'][p['index0']]:.1f}")
+    for note in info["notes"]:
+        print(f"  note: {note}")
+    for warning in info["warnings"]:
+        print(f"  WARNING: {warning}")
+    if with_mask:
+        print(f"mask: {info['mask_voxels']} voxels, {info['mask_volume_ml']:.2f} ml"
+              + (" (resampled onto the study grid)" if info["mask_resampled"] else ""))

@@ -32,7 +32,9 @@ class CaseInputs:
     the files carry no timing; ``maf_path`` + ``sample``: mutation panel; ``ki67`` (percent, text or number)
     and ``lvi`` ("present" / "absent" / "unknown"); ``bundle_path``: the model bundle (None = shipped demo);
     ``deidentify``: report without identifiers and dates; ``mask_provenance``: how the mask was made (file,
-    semi-automatic with seed/box/threshold, or edited; None = the file ``mask_path``).
+    semi-automatic with seed/box/threshold, or edited; None = the file ``mask_path``); ``series``: DICOM series
+    numbers to build the DCE from (None: the exam scan's choice); ``allow_mixed_study``: accept phases whose
+    StudyInstanceUID or FrameOfReferenceUID differ (never another patient).
     """
 
     study_source: str | Path | tuple[Path, ...]
@@ -47,6 +49,8 @@ class CaseInputs:
     deidentify: bool = False
     case_label: str = ""
     mask_provenance: MaskProvenance | None = None
+    series: tuple[int, ...] | None = None
+    allow_mixed_study: bool = False
 
     def mask_origin(self) -> str:
         """One line saying where the mask came from (``mask_provenance``, else the mask file)."""

@@ -219,7 +219,8 @@ def analyze_case(inputs: CaseInputs, bundle: Any = None, progress: ProgressFn | 
 
     given_study, given_mask = study, mask
     study = runner.run("load study", lambda: given_study if given_study is not None
-                       else load_study(src, phase_times_s=times), inputs.study_source)
+                       else load_study(src, phase_times_s=times, series=inputs.series,
+                                       allow_mixed_study=inputs.allow_mixed_study), inputs.study_source)
     register_identifiers(study.identity.values())
     mask = runner.run("load mask", lambda: given_mask_on_grid(given_mask, study) if given_mask is not None
                       else load_mask(inputs.mask_path, study.geometry, label=inputs.mask_label),

@@ -25,6 +25,7 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from tnbc_desktop.core.io.dicom_acquisition import AcquisitionFacts, classic_facts, enhanced_frame_facts
 from tnbc_desktop.core.io.limits import check_dicom_declared_pixels
 from tnbc_desktop.core.io.safe_files import open_regular, special_file_problem
 from tnbc_desktop.core.io.sanity import check_slice_header
@@ -83,6 +84,7 @@ class SliceHeader:
     identity: tuple[str, ...] = ()  # values of _IDENTITY_TAGS in order
     sop_instance_uid: str = ""
     pixels: PixelLocation | None = None  # fast path for the pixel pass (None: decode with pydicom)
+    acq: AcquisitionFacts = AcquisitionFacts()  # sequence facts for the exam scan's series roles
 
     @property
     def label(self) -> str:
@@ -214,6 +216,7 @@ def _enhanced_headers(ds, path: Path) -> list[SliceHeader]:
             times_s=times,
             slope=_float(transform.get("RescaleSlope"), 1.0) if transform else 1.0,
             intercept=_float(transform.get("RescaleIntercept"), 0.0) if transform else 0.0,
+            acq=enhanced_frame_facts(ds, item),
             **{**common, "slice_thickness": _float(measures.get("SliceThickness")) if measures else None},
         ))
     return out
@@ -235,7 +238,7 @@ def headers_from_dataset(ds, path: Path, pixels: PixelLocation | None = None) ->
             pixel_spacing=_floats(ds.get("PixelSpacing"), 2),
             temporal_position=_int(ds.get("TemporalPositionIdentifier")), times_s=_classic_times(ds),
             slope=_float(ds.get("RescaleSlope"), 1.0), intercept=_float(ds.get("RescaleIntercept"), 0.0),
-            pixels=pixels, **_common(ds, path),
+            pixels=pixels, acq=classic_facts(ds), **_common(ds, path),
         )]
     except DicomError:
         raise

@@ -5,10 +5,12 @@ Steps (DESIGN.md section 2, SPEC.md section 1):
 2. check one orientation, one matrix, one pixel spacing; group slices by position along the slice normal;
    every position must hold the same number of images (= number of phases), at least 3;
 3. order the images of each position in time: series ranked by SeriesTime then SeriesNumber; inside a series
-   by TemporalPositionIdentifier/Index, else the first time tag that discriminates;
+   by TemporalPositionIdentifier/Index, else the first time tag that discriminates, else AcquisitionNumber
+   (ParaVision: the only tag telling repeated slice positions apart); the tag used is the ``phase_key``;
 4. phase times: the first tag whose per-phase value differs between all phases (TriggerTime,
    AcquisitionTime, ContentTime, SeriesTime, FrameAcquisitionDateTime); strictly increasing or
-   :class:`TimingError`; none -> :class:`TimingError` unless the user gives the times;
+   :class:`TimingError`; none -> the loader's :class:`TimingError` (naming the phase key and the phase count)
+   unless the user gives the times, which are applied to the phases as grouped here;
 5. geometry: origin = position of the first slice, z spacing from positions (equal gaps or
    :class:`GeometryError`: a missing slice must not become a stretched volume).
 """
@@ -38,6 +40,7 @@ class SortedPhases:
     timing_tag: str | None
     layout: str
     notes: tuple[str, ...]
+    phase_key: str = ""  # what tells the phases apart: a tag name, or "series" (one series per phase)
 
 
 def _series_name(h: SliceHeader) -> str:
@@ -112,6 +115,7 @@ def _time_candidates():
     yield "TemporalPositionIdentifier", lambda h: h.temporal_position
     for tag in TIME_TAG_ORDER:
         yield tag, (lambda t: lambda h: h.times_s.get(t))(tag)
+    yield "AcquisitionNumber", lambda h: h.acq.acquisition_number
 
 
 def _within_series_key(hs: list[SliceHeader]):
@@ -134,8 +138,10 @@ def _has_duplicates(hs: list[SliceHeader]) -> bool:
     return len(set(signatures)) != len(signatures)
 
 
-def order_phases(positions, notes: list[str]) -> list[list[SliceHeader]]:
-    """[phase][slice] from position groups; every position must hold the same number of images."""
+def order_phases(positions, notes: list[str], keys_used: set | None = None) -> list[list[SliceHeader]]:
+    """[phase][slice] from position groups; every position must hold the same number of images. The tags
+    that ordered images inside a series are added to ``keys_used`` ("series" when series ordered them)."""
+    keys_used = set() if keys_used is None else keys_used
     counts = {len(hs) for _, hs in positions}
     if len(counts) != 1:
         by_count = defaultdict(list)
@@ -161,6 +167,7 @@ def order_phases(positions, notes: list[str]) -> list[list[SliceHeader]]:
             key, name = _within_series_key(group)
             if key is None:
                 key = _trigger_with_missing_first(group, notes)
+                name = "TriggerTime" if key is not None else None
             if key is None and _has_duplicates(group):
                 raise GeometryError(f"duplicate images at slice position {s:g} mm in {_series_name(group[0])} "
                                     "(same position and same temporal position / times)", group[0].path)
@@ -169,6 +176,7 @@ def order_phases(positions, notes: list[str]) -> list[list[SliceHeader]]:
                                   "and no tag (TemporalPositionIdentifier, TriggerTime, AcquisitionTime, ContentTime) "
                                   "orders them in time (InstanceNumber is not time order)", group[0].path)
             seq.extend(sorted(group, key=key))
+            keys_used.add(name or "series")
         ordered.append(seq)
     return [[ordered[z][p] for z in range(len(ordered))] for p in range(n_phases)]
 
@@ -269,7 +277,8 @@ def sort_phases(headers: list[SliceHeader]) -> SortedPhases:
     if len(headers) % len(positions) == 0 and per_pos < MIN_PHASES:
         raise DicomError(f"not a DCE study: found {per_pos} phase(s) of {len(positions)} slice(s); at least "
                          f"{MIN_PHASES} phases (pre-contrast + 2 post-contrast) are needed", headers[0].path)
-    grid = order_phases(positions, notes)
+    keys_used: set = set()
+    grid = order_phases(positions, notes, keys_used)
     times, tag = phase_times(grid, notes)
     ref = grid[0][0]
     row, col = ref.orientation[:3], ref.orientation[3:]
@@ -279,4 +288,5 @@ def sort_phases(headers: list[SliceHeader]) -> SortedPhases:
                         spacing_mm=(dz, float(ref.pixel_spacing[0]), float(ref.pixel_spacing[1])),
                         origin_mm=tuple(float(v) for v in ref.position), direction=direction)
     return SortedPhases(grid=tuple(tuple(p) for p in grid), geometry=geometry, times_s=times, timing_tag=tag,
-                        layout=detect_layout(grid), notes=tuple(notes))
+                        layout=detect_layout(grid), notes=tuple(notes),
+                        phase_key=" + ".join(sorted(k for k in keys_used if k != "series")) or "series")

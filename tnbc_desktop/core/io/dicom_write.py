@@ -11,12 +11,16 @@ Layouts:
 - ``"enhanced"``: one Enhanced MR multi-frame file with per-frame functional groups (a minimal IOD: the
   geometry, TemporalPositionIndex, FrameAcquisitionDateTime and rescale a reader needs).
 
+``sequence`` (optional :class:`MRSequence`): flip angle, TR, TE and scanning sequence written on every image
+(enhanced: in the shared MR timing / echo functional groups), as a scanner records them.
+
 Pixels are uint16 with one RescaleSlope/Intercept for the whole study: intercept = data minimum, slope = range /
 65534 (both as written in the DS strings). Decoded values equal the input to within half a quantisation step,
 ``slope / 2`` (see :func:`quantisation`), plus float32 rounding.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +37,31 @@ MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
 ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"
 LAYOUTS = ("per-phase", "single-series", "pre-post", "enhanced")
 _BASE_CLOCK_S = 9 * 3600.0  # phase 0 acquired at 09:00:00
+
+
+@dataclass(frozen=True)
+class MRSequence:
+    """Sequence facts a scanner writes on each image (T1-weighted spoiled gradient echo by default)."""
+
+    flip_angle: float = 15.0
+    repetition_time_ms: float = 4.5
+    echo_time_ms: float = 2.1
+    scanning_sequence: str = "GR"
+
+    def apply(self, ds: Dataset) -> None:
+        ds.FlipAngle = _ds_str(self.flip_angle)
+        ds.RepetitionTime = _ds_str(self.repetition_time_ms)
+        ds.EchoTime = _ds_str(self.echo_time_ms)
+        ds.ScanningSequence = self.scanning_sequence.split("\\")
+        ds.SequenceVariant = "SP"
+
+    def functional_groups(self, shared: Dataset) -> None:
+        timing, echo = Dataset(), Dataset()
+        timing.RepetitionTime = _ds_str(self.repetition_time_ms)
+        timing.FlipAngle = _ds_str(self.flip_angle)
+        echo.EffectiveEchoTime = float(self.echo_time_ms)
+        shared.MRTimingAndRelatedParametersSequence = DicomSequence([timing])
+        shared.MREchoSequence = DicomSequence([echo])
 
 
 def _ds_str(value: float) -> str:
@@ -107,8 +136,8 @@ def _study_common(study: DCEStudy, study_uid: str, frame_uid: str) -> Dataset:
 
 
 class _Writer:
-    def __init__(self, study: DCEStudy, out_dir: Path):
-        self.study, self.out_dir = study, out_dir
+    def __init__(self, study: DCEStudy, out_dir: Path, sequence: MRSequence | None = None):
+        self.study, self.out_dir, self.sequence = study, out_dir, sequence
         seed = f"{study.source}|{study.study_uid}|{study.data.shape}"
         self.study_uid = study.study_uid or generate_uid(entropy_srcs=[seed, "study"])
         self.frame_uid = generate_uid(entropy_srcs=[seed, "frame"])
@@ -163,6 +192,8 @@ class _Writer:
         ds.RescaleIntercept = _ds_str(self.intercept)
         ds.RescaleType = "US"
         ds.PixelData = self.stored(p, z).tobytes()
+        if self.sequence is not None:
+            self.sequence.apply(ds)
         return ds
 
     def per_phase(self) -> None:
@@ -229,6 +260,8 @@ class _Writer:
         shared.PlaneOrientationSequence = DicomSequence([ori])
         shared.PixelMeasuresSequence = DicomSequence([meas])
         shared.PixelValueTransformationSequence = DicomSequence([vt])
+        if self.sequence is not None:
+            self.sequence.functional_groups(shared)
         ds.SharedFunctionalGroupsSequence = DicomSequence([shared])
         frames, pixels = [], []
         for z in range(n_z):  # slice-major frame order: phases interleaved, as some scanners do
@@ -246,7 +279,8 @@ class _Writer:
         self.save(ds, ENHANCED_MR, self.out_dir / "enhanced.dcm")
 
 
-def write_dicom_study(study: DCEStudy, out_dir: str | Path, layout: str = "per-phase") -> list[Path]:
+def write_dicom_study(study: DCEStudy, out_dir: str | Path, layout: str = "per-phase",
+                      sequence: MRSequence | None = None) -> list[Path]:
     """Write ``study`` under ``out_dir`` as MR DICOM in ``layout`` (see module docstring); returns the files."""
     if layout not in LAYOUTS:
         raise OutputError(f"unknown DICOM layout {layout!r}; choose one of {', '.join(LAYOUTS)}", out_dir)
@@ -255,6 +289,6 @@ def write_dicom_study(study: DCEStudy, out_dir: str | Path, layout: str = "per-p
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"folder cannot be created: {exc.strerror}", out) from None
-    writer = _Writer(study, out)
+    writer = _Writer(study, out, sequence)
     getattr(writer, layout.replace("-", "_"))()
     return writer.written

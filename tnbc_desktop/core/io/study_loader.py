@@ -1,8 +1,14 @@
 """``load_study``: the one entry point turning user input into a :class:`DCEStudy`.
 
 Accepted sources: a DICOM folder (nested, any file names, non-DICOM files ignored), a DICOM file or list of
-DICOM files, one 4D NIfTI/NRRD (times from a ``<stem>.json`` sidecar or the caller), or a list of 3D
-NIfTI/NRRD files, one per phase in time order. Explicit ``phase_times_s`` always win (timing_source "user").
+DICOM files, one 4D NIfTI/NRRD (times from a ``<stem>.json`` sidecar, Slicer's ``MultiVolume.FrameLabels`` or
+the caller), or a list of 3D NIfTI/NRRD files, one per phase in time order. Explicit ``phase_times_s`` always win
+(timing_source "user"): they are applied to the phases as the sorter grouped them.
+
+DICOM goes through the exam scan (headers only, :mod:`tnbc_desktop.core.io.exam_select`): the DCE series are
+picked (or named by the caller with ``series``), the others are ignored with a note, and only the chosen
+images' pixels are read. The chosen images must belong to one patient (:class:`IdentityError` otherwise); one
+study and one frame of reference too, unless ``allow_mixed_study`` (then a warning note).
 """
 from __future__ import annotations
 
@@ -13,10 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from tnbc_desktop.core.io.dicom_pixels import read_slice_pixels
-from tnbc_desktop.core.io.dicom_read import list_candidate_files, scan_headers
+from tnbc_desktop.core.io.dicom_identity import check_identity
+from tnbc_desktop.core.io.dicom_read import list_candidate_files
 from tnbc_desktop.core.io.dicom_sort import MIN_PHASES, sort_phases
 from tnbc_desktop.core.io.limits import check_study_array
 from tnbc_desktop.core.io.sanity import check_geometry, phase_value_warnings
+from tnbc_desktop.core.io.exam_select import Exam, scan_exam, select_dce
 from tnbc_desktop.core.io.volumes import is_volume_path, read_sidecar_times, read_volume
 from tnbc_desktop.core.study import DCEStudy, PatientIdentity, PhaseInfo, SourceImage
 from tnbc_desktop.errors import DicomError, GeometryError, InputError, TimingError
@@ -40,14 +48,15 @@ def validate_phase_times(times: Sequence[float], n_phases: int, source: str) -> 
     return tuple(float(v) for v in t - t[0])
 
 
-def _resolve_times(user, found, found_tag, n_phases, source, notes):
+def _resolve_times(user, found, found_tag, n_phases, source, notes, phase_key=""):
     if user is not None:
         times = validate_phase_times(user, n_phases, source)
         if user and float(user[0]) != 0.0:
             notes.append(f"phase times shifted so that phase 0 is at 0 s (given from {float(user[0]):g} s)")
         return times, "user", ["user"] * n_phases
     if found is None:
-        raise TimingError(f"no acquisition times found for the {n_phases} phases; give them explicitly "
+        told = f" (told apart by {phase_key})" if phase_key and phase_key != "series" else ""
+        raise TimingError(f"no acquisition times found for the {n_phases} phases{told}; give them explicitly "
                           "(--phase-times 0,90,... or the phase table)", source)
     return validate_phase_times(found, n_phases, source), found_tag, [found_tag] * n_phases
 
@@ -61,19 +70,22 @@ def _identity(values: tuple[str, ...]) -> PatientIdentity:
     return identity
 
 
-def load_dicom_study(files: list[Path], strict: bool, source: str,
-                     phase_times_s: Sequence[float] | None = None, ignored_note: str = "") -> DCEStudy:
-    headers, ignored = scan_headers(files, strict=strict)
-    if not headers:
+def load_exam_study(exam: Exam, phase_times_s: Sequence[float] | None = None, series: Sequence[int] | None = None,
+                    allow_mixed_study: bool = False) -> DCEStudy:
+    """The DCE of an examined exam: choose its series, sort, check identity, then read only their pixels."""
+    source, ignored = exam.scan.source, exam.scan.n_ignored_files
+    if not exam.series:
         raise DicomError("no DICOM images found" + (f" ({ignored} other file(s) ignored)" if ignored else ""),
                          source)
-    sorted_phases = sort_phases(headers)
-    notes = list(sorted_phases.notes)
+    selection = select_dce(exam, tuple(series) if series else None)
+    sorted_phases = sort_phases(list(selection.headers))
+    notes = list(selection.notes) + list(sorted_phases.notes)
+    notes += check_identity(sorted_phases.grid, allow_mixed_study)
     if ignored:
         notes.append(f"ignored {ignored} file(s) that are not DICOM images")
     n_phases = len(sorted_phases.grid)
     times, timing_source, tags = _resolve_times(phase_times_s, sorted_phases.times_s, sorted_phases.timing_tag,
-                                                n_phases, source, notes)
+                                                n_phases, source, notes, sorted_phases.phase_key)
     geometry = check_geometry(sorted_phases.geometry, source)
     check_study_array((n_phases, *geometry.shape), source)
     data = np.empty((n_phases, *geometry.shape), dtype=np.float32)
@@ -127,16 +139,47 @@ def load_volume_study(paths: list[Path], phase_times_s: Sequence[float] | None, 
                     layout=kind, timing_source=timing_source, source=source, notes=tuple(notes))
 
 
-def load_study(source: str | Path | list[Path], phase_times_s: Sequence[float] | None = None) -> DCEStudy:
+def load_study(source: str | Path | list[Path], phase_times_s: Sequence[float] | None = None,
+               series: Sequence[int] | None = None, allow_mixed_study: bool = False) -> DCEStudy:
     """Load a DCE study from a DICOM folder/file(s) or NIfTI/NRRD file(s); see the module docstring.
 
+    ``series``: series numbers to build the DCE from (DICOM only; default: the exam scan's choice).
     Raises a :class:`~tnbc_desktop.errors.InputError` subclass (DicomError, GeometryError, TimingError...)
     naming the input and the problem; nothing else escapes (an unexpected library error becomes an
     :class:`InputError` naming its type, and is logged for the bug report).
     """
+    def load():
+        kind, paths, label = _resolve(source)
+        if kind == "volumes":
+            return load_volume_study(paths, phase_times_s, label)
+        exam = _scan(kind, paths, label)
+        return load_exam_study(exam, phase_times_s, series, allow_mixed_study)
+
+    return _guarded(source, load)
+
+
+def examine_source(source: str | Path | list[Path]) -> Exam:
+    """The exam scan (series, roles, DCE candidates; headers only) of a DICOM folder or files."""
+    def scan():
+        kind, paths, label = _resolve(source)
+        if kind == "volumes":
+            raise InputError("is a NIfTI/NRRD volume: series and their roles exist only for DICOM input", label)
+        return _scan(kind, paths, label)
+
+    return _guarded(source, scan)
+
+
+def load_exam_study_guarded(exam: Exam, phase_times_s=None, series=None, allow_mixed_study=False) -> DCEStudy:
+    """:func:`load_exam_study` behind the same safety net as :func:`load_study`."""
+    return _guarded(exam.scan.source, lambda: load_exam_study(exam, phase_times_s, series, allow_mixed_study))
+
+
+def _guarded(source, fn):
     try:
-        study = _load_study(source, phase_times_s)
-        return replace(study, warnings=study.warnings + phase_value_warnings(study))
+        result = fn()
+        if isinstance(result, DCEStudy):
+            return replace(result, warnings=result.warnings + phase_value_warnings(result))
+        return result
     except InputError as exc:
         if exc.source is None:  # e.g. a sorting error about the whole series: name the input it is about
             raise type(exc)(exc.problem, str(source)[:300]) from exc
@@ -148,7 +191,8 @@ def load_study(source: str | Path | list[Path], phase_times_s: Sequence[float] |
         raise InputError(f"cannot be loaded ({type(exc).__name__}: {exc})", str(source)[:300]) from exc
 
 
-def _load_study(source, phase_times_s):
+def _resolve(source) -> tuple[str, list[Path], str]:
+    """("dicom-folder" | "dicom-files" | "volumes", paths, label) or :class:`InputError`."""
     if isinstance(source, (list, tuple)):
         paths = [Path(p) for p in source]
         label = f"{paths[0]} (+{len(paths) - 1} more)" if len(paths) > 1 else str(paths[0]) if paths else ""
@@ -161,15 +205,21 @@ def _load_study(source, phase_times_s):
         if not p.exists():
             raise InputError("does not exist", p)
     if len(paths) == 1 and paths[0].is_dir():
-        files = list_candidate_files(paths[0])
-        if not files:
-            raise DicomError("folder is empty", paths[0])
-        return load_dicom_study(files, strict=False, source=label, phase_times_s=phase_times_s)
+        return "dicom-folder", paths, label
     if any(p.is_dir() for p in paths):
         raise InputError("give either one folder or a list of files, not several folders", label)
     volume_flags = {is_volume_path(p) for p in paths}
     if volume_flags == {True}:
-        return load_volume_study(paths, phase_times_s, label)
+        return "volumes", paths, label
     if volume_flags == {False}:
-        return load_dicom_study(paths, strict=True, source=label, phase_times_s=phase_times_s)
+        return "dicom-files", paths, label
     raise InputError("mixes NIfTI/NRRD and DICOM files; give one kind", label)
+
+
+def _scan(kind: str, paths: list[Path], label: str) -> Exam:
+    if kind == "dicom-folder":
+        files = list_candidate_files(paths[0])
+        if not files:
+            raise DicomError("folder is empty", paths[0])
+        return scan_exam(files, strict=False, source=label)
+    return scan_exam(paths, strict=True, source=label)
