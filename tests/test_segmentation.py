@@ -105,3 +105,30 @@ def test_threshold_change_reuses_the_box_and_raising_it_shrinks_the_core(patient
     assert seg._cached[1] is cached  # the preview only redoes the region steps
     assert high.n_core_voxels < low.n_core_voxels
     assert np.count_nonzero(high.mask.array) <= np.count_nonzero(low.mask.array)
+
+
+def _necrotic_lesion_study():
+    """Hand-made 4-phase study: a 12 mm ball whose 8 mm core does not enhance (necrosis) in enhancing rim."""
+    from tnbc_desktop.core.study import DCEStudy, Geometry, PhaseInfo
+
+    shape, spacing = (24, 64, 64), (2.0, 1.0, 1.0)
+    zz, yy, xx = np.ogrid[:24, :64, :64]
+    r = np.sqrt(((zz - 12) * 2.0) ** 2 + (yy - 32.0) ** 2 + (xx - 32.0) ** 2)
+    ball, core = r <= 12.0, r <= 8.0
+    s0 = np.full(shape, 300.0, np.float32)
+    s0[ball] = 900.0
+    pe = np.where(ball & ~core, 1.5, 0.05)
+    times = (0.0, 90.0, 180.0, 270.0)
+    rng = np.random.default_rng(5)
+    data = np.stack([s0 * (1 + pe * min(t / 90.0, 1.0)) + rng.normal(0, 10, shape) for t in times])
+    study = DCEStudy(data.astype(np.float32), times, Geometry(shape, spacing),
+                     tuple(PhaseInfo(i, t, "user") for i, t in enumerate(times)), "hand-made", "user", "hand-made")
+    return study, ball, core
+
+
+def test_seed_in_a_necrotic_core_selects_the_enclosing_lesion_and_fills_it():
+    study, ball, core = _necrotic_lesion_study()
+    result = segment_lesion(study, SegmentationRequest(seed_xyz=(32, 32, 12)))  # the centre: PE ~5 %
+    assert result.mask.array[core].all()
+    assert dice(result.mask.array, ball) > 0.9
+    assert result.seed_pe < 35.0

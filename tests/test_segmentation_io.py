@@ -125,3 +125,13 @@ def test_pdf_qc_shows_the_provenance_line_of_a_semi_automatic_mask(dicom_case, t
     assert result.qc.mask_provenance == line
     _, text, _ = pdf_text(write_report(result, tmp_path / "r.pdf"))
     assert "Mask origin" in text and line in text
+
+
+def test_dicom_seg_over_an_enhanced_multiframe_study_reads_back_equal(tmp_path):
+    patient = make_patient(12, shape=(12, 64, 64), spacing_mm=(2.0, 1.0, 1.0), tumour_volume_ml=3.0)
+    files = write_patient(patient, tmp_path / "case", layout="enhanced")
+    study = load_study(files.study)
+    assert study.layout == "dicom-enhanced"
+    result = segment_lesion(study, SegmentationRequest(seed_xyz=deep_seed(patient)))
+    save_mask(result.mask.array, study, tmp_path / "t.dcm", result.provenance)
+    assert np.array_equal(load_mask(tmp_path / "t.dcm", study.geometry).array, result.mask.array)
