@@ -154,7 +154,7 @@ def test_another_patient_starts_a_clean_case_and_refused_inputs_change_nothing(q
 
     expected = region_curve(window.case.study, window.case.mask.array)
     assert [ln.name for ln in window.curves.lines] == ["Tumour"]
-    assert window.curves.lines[0].mean == pytest.approx(tuple(expected.mean))
+    assert window.curves.lines[0].mean == pytest.approx(tuple(expected.enhancement_percent))  # % as in the PDF
     assert ident_a.patient_id not in window.study_label.text()
     assert ident_b.patient_id in window.study_label.text()
     assert not window.export_button.isEnabled()

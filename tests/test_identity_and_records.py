@@ -81,3 +81,24 @@ def test_input_record_changes_and_the_models_they_touch():
     assert changed_inputs(base, _record(study=phases)) == ("phases",)
     assert changed_inputs(base, _record(sha="cd")) == ("bundle",)
     assert mask_digest(None) == "" and mask_digest(other_mask) != mask_digest(np.zeros((3, 2, 3), bool))
+
+
+def test_header_names_the_patient_and_hides_it_when_deidentified():
+    from tnbc_desktop.core.study import PatientIdentity
+    from tnbc_desktop.gui.case_header import header_text, recent_label
+
+    ident = PatientIdentity(patient_name="DOE^JANE", patient_id="P123", birth_date="19620102",
+                            study_date="20240115", laterality="L")
+    study = SimpleNamespace(identity=ident, n_phases=6, timing_source="TriggerTime",
+                            geometry=SimpleNamespace(describe=lambda: "64x64x16"),
+                            phases=(SimpleNamespace(series_description="DCE dyn", series_number=5),) * 6)
+    text = header_text(study, ["/x/study"], deidentify=False)
+    for needle in ("DOE JANE", "ID P123", "born 1962-01-02", "study date 2024-01-15", "series DCE dyn",
+                   "laterality left"):
+        assert needle in text, needle
+    hidden = header_text(study, ["/x/study"], deidentify=True)
+    for secret in ("DOE", "P123", "1962", "2024"):
+        assert secret not in hidden
+    assert "de-identified" in hidden and "laterality left" in hidden
+    assert recent_label(study, ["/x/study"], False) == "DOE JANE (P123), study 2024-01-15 - study"
+    assert recent_label(study, ["/x/study"], True) == "study"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from matplotlib.colors import to_rgb
 
 from tnbc_desktop.core import palette
@@ -79,3 +80,19 @@ def test_palette_is_okabe_ito_and_outcomes_are_not_green_or_red():
         assert palette.group_colour(group) not in (palette.OKABE_ITO["bluish_green"], palette.OKABE_ITO["vermillion"])
     r, g, b = palette.group_colour("uncertain")
     assert r == g == b
+
+
+def test_gui_and_pdf_plot_curves_in_the_same_unit():
+    """The curve the window draws is the curve the report plots: % enhancement over pre-contrast."""
+    from tnbc_desktop.core.case import CurveSummary
+    from tnbc_desktop.core.curves import CURVE_UNIT_LABEL
+    from tnbc_desktop.gui.curves_view import CurveLine
+    from tnbc_desktop.gui.window_binding import in_percent
+
+    times, mean, sd = (0.0, 90.0, 180.0), (200.0, 350.0, 300.0), (10.0, 20.0, 30.0)
+    fig = figures.curves_figure({"tumour": CurveSummary("tumour", times, mean, sd, 10, "washout")})
+    pdf_y = tuple(fig.axes[0].get_lines()[0].get_ydata())
+    gui = in_percent(CurveLine("Tumour", times, mean, sd, "washout", (40, 40, 40)))
+    assert gui.mean == pytest.approx(pdf_y) and pdf_y == pytest.approx((0.0, 75.0, 50.0))
+    assert gui.sd == pytest.approx((5.0, 10.0, 15.0))
+    assert fig.axes[0].get_ylabel() == CURVE_UNIT_LABEL

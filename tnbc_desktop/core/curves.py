@@ -28,6 +28,22 @@ RISE_SLOW_BELOW_PERCENT = 50.0
 RISE_FAST_ABOVE_PERCENT = 100.0
 
 
+# [D] The one unit in which people see enhancement curves, on screen and in the report: percent enhancement over
+# the pre-contrast phase. Scanner units differ between scanners and sequences; the percentage is what the
+# kinetic features and BI-RADS curve types are defined on.
+CURVE_UNIT_LABEL = "enhancement (% over pre-contrast)"
+
+
+def percent_enhancement(mean, sd=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(100 (S_t - S0) / S0, 100 SD_t / S0) of a mean curve (and its SD); NaN where S0 <= 0 or not finite."""
+    m = np.asarray(mean, dtype=float)
+    s0 = m[0] if m.size else np.nan
+    if not np.isfinite(s0) or s0 <= 0:
+        nan = np.full(m.shape, np.nan)
+        return nan, None if sd is None else nan.copy()
+    return 100.0 * (m - s0) / s0, None if sd is None else 100.0 * np.asarray(sd, dtype=float) / s0
+
+
 @dataclass(frozen=True, eq=False)
 class RegionCurve:
     """Mean and SD signal per phase (arrays (P,)) of a region, phase times (s), and its classification."""
@@ -46,8 +62,7 @@ class RegionCurve:
     @property
     def enhancement_percent(self) -> np.ndarray:
         """Percentage enhancement of the mean curve per phase, 100 (S_t - S0) / S0, shape (P,)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return 100.0 * (self.mean - self.mean[0]) / self.mean[0]
+        return percent_enhancement(self.mean)[0]
 
 
 def classify_curve(s0: float, s_early: float, s_late: float) -> tuple[float, float, str, str]:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPro
                                QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 from tnbc_desktop import DEMO_BUNDLE_NOTICE, RESEARCH_USE_NOTICE
+from tnbc_desktop.core.curves import CURVE_UNIT_LABEL
 from tnbc_desktop.errors import CancelledError, TnbcError
 from tnbc_desktop.gui import dialogs
 from tnbc_desktop.gui.bundle_panel import BundlePanel
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow, WindowBinding, CaseOpening, ResultGuard):
         self.segmentation = SegmentationController(self, self.segment_panel)
         self.segmentation.maskEdited.connect(self.refresh_outdated)
         self.curves = CurvesView()
+        self.curves.plot.setLabel("left", CURVE_UNIT_LABEL)  # the unit the report plots too
         self.results = ResultsPanel()
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self._group("Enhancement curves", self.curves))

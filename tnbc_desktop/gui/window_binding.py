@@ -6,11 +6,13 @@ core functions in workers, and bind the results back to the widgets.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from tnbc_desktop.errors import OutputError, TnbcError
+from tnbc_desktop.core.curves import percent_enhancement
 from tnbc_desktop.core.identity_check import sample_mismatch
 from tnbc_desktop.gui import case_jobs, dialogs
 from tnbc_desktop.gui.curves_view import CurveLine, curve_line
@@ -24,6 +26,12 @@ log = get_logger(__name__)
 CURVE_STYLE = {"tumour": ("Tumour", TUMOUR_CURVE_COLOUR), "H1": ("H1 poorly", HABITAT_COLOURS[1]),
                "H2": ("H2 moderately", HABITAT_COLOURS[2]), "H3": ("H3 highly", HABITAT_COLOURS[3]),
                "ring": ("Ring", RING_COLOUR)}
+
+
+def in_percent(line: CurveLine) -> CurveLine:
+    """The curve in the unit the report uses (core.curves.CURVE_UNIT_LABEL): % enhancement over pre-contrast."""
+    mean, sd = percent_enhancement(line.mean, line.sd)
+    return replace(line, mean=tuple(float(v) for v in mean), sd=None if sd is None else tuple(float(v) for v in sd))
 
 
 class WindowBinding:
@@ -107,7 +115,7 @@ class WindowBinding:
         for key, region in regions.items():
             if region is not None and np.any(region):
                 name, rgb = CURVE_STYLE[key]
-                lines.append(curve_line(name, region_curve(self.case.study, region), rgb))
+                lines.append(in_percent(curve_line(name, region_curve(self.case.study, region), rgb)))
         self.curves.set_curves(lines)
         self._phase_shown(self.viewer.view.current_phase)
 
@@ -117,7 +125,7 @@ class WindowBinding:
             c = result.curves.get(key)
             if c is not None:
                 name, rgb = CURVE_STYLE[key]
-                lines.append(CurveLine(name, c.times_s, c.mean, c.sd, c.curve_type, rgb))
+                lines.append(in_percent(CurveLine(name, c.times_s, c.mean, c.sd, c.curve_type, rgb)))
         self.curves.set_curves(lines)
         self._phase_shown(self.viewer.view.current_phase)
 
@@ -159,7 +167,8 @@ class WindowBinding:
 
         z, y, x = self._cursor_voxel
         c = voxel_curve(self.viewer.view.study, self._cursor_voxel)
-        self.curves.set_cursor_curve(curve_line(f"Voxel ({x}, {y}, {z})", c, CURSOR_CURVE_COLOUR, dashed=True))
+        self.curves.set_cursor_curve(in_percent(curve_line(f"Voxel ({x}, {y}, {z})", c, CURSOR_CURVE_COLOUR,
+                                                           dashed=True)))
 
     # ------------------------------------------------------------------ inputs
     def _pathology_edited(self) -> None:

@@ -17,6 +17,7 @@ from matplotlib.patches import Patch
 
 from tnbc_desktop.core import palette
 from tnbc_desktop.core.case import CurveSummary, SurvivalGroup
+from tnbc_desktop.core.curves import CURVE_UNIT_LABEL, percent_enhancement
 from tnbc_desktop.core.prediction_status import format_p_value
 from tnbc_desktop.core.survival_group import at_risk_table, censor_marks
 from tnbc_desktop.core.tumour_reading import display_curve_type
@@ -128,15 +129,14 @@ def curves_figure(curves: Mapping[str, CurveSummary], size_in: tuple[float, floa
     fig = Figure(figsize=size_in)
     ax = fig.subplots()
     for name, curve in curves.items():
-        mean = np.asarray(curve.mean, dtype=float)
-        if mean.size == 0 or not np.isfinite(mean[0]) or mean[0] == 0:
+        rel, _ = percent_enhancement(curve.mean)
+        if not np.isfinite(rel).any():
             continue
-        rel = 100.0 * (mean - mean[0]) / mean[0]
         label = f"{name} ({display_curve_type(curve.curve_type)})" if curve.curve_type else name
         ax.plot(curve.times_s, rel, marker="o", markersize=2.5, linewidth=1.2 if name != "tumour" else 1.8,
                 color=CURVE_COLOURS.get(name), linestyle="--" if name == "ring" else "-", label=label)
     ax.set_xlabel("time from pre-contrast (s)", fontsize=7)
-    ax.set_ylabel("enhancement (%)", fontsize=7)
+    ax.set_ylabel(CURVE_UNIT_LABEL, fontsize=6.5)
     ax.tick_params(labelsize=6)
     ax.grid(alpha=0.3, linewidth=0.5)
     ax.legend(fontsize=5.5, frameon=False, loc="upper center", bbox_to_anchor=(0.45, -0.2), ncol=2)
