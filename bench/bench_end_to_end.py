@@ -40,8 +40,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-DEMO_SEED = 20240746
-
 
 def standin_bundle(path: Path) -> Path:
     """A bundle with realistic feature names (cheap coefficients) when no demo bundle is shipped yet."""
@@ -89,7 +87,7 @@ def bundle_path(tmp: Path, standin: bool = False) -> Path:
 
 
 def write_case(tmp: Path, name: str, shape) -> tuple:
-    from tnbc_desktop.core.synthetic import make_patient, write_patient
+    from tnbc_desktop.core.synthetic import DEMO_SEED, make_patient, write_patient
 
     t0 = time.perf_counter()
     patient = make_patient(seed=DEMO_SEED, shape=shape, spacing_mm=(2.0, 0.7, 0.7))

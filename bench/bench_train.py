@@ -29,14 +29,14 @@ def main() -> None:
     from tnbc_desktop.core.imaging_case import extract_case_features, patient_voxel_features
     from tnbc_desktop.core.manifest import read_manifest
     from tnbc_desktop.core.synthetic import make_cohort
-    from tnbc_desktop.core.training.demo import DEMO_SEED, demo_feature_names
+    from tnbc_desktop.core.training.demo import DEMO_COHORT_SEED, demo_feature_names
     from tnbc_desktop.core.training.train_cohort import TrainOptions, train_from_manifest
 
     names = demo_feature_names()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         t = time.perf_counter()
-        manifest = make_cohort(args.n, DEMO_SEED, root / "cohort", n_jobs=args.workers)
+        manifest = make_cohort(args.n, DEMO_COHORT_SEED, root / "cohort", n_jobs=args.workers)
         t_cohort = time.perf_counter() - t
         man = read_manifest(manifest)
         train = man.by_split("train")

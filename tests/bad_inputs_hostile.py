@@ -169,16 +169,6 @@ def _json_cases(add) -> None:
         return lambda: read_clinical_json(p)
     add("json/clinical-nested-10000", clinical, Expect(ClinicalInputError, "nested"))
 
-    def settings(work, base):
-        from tnbc_desktop.core.settings import SettingsStore
-        _write_bytes(work, "settings.json", _deep_json().encode())
-        return lambda: SettingsStore(work).load()
-
-    def settings_check(out, base):  # a corrupt settings file: defaults and a plain message, never a crash
-        settings, problem = out
-        _assert(problem is not None and "nested" in problem, f"problem: {problem!r}")
-    add("json/settings-nested-10000", settings, Expect(check=settings_check))
-
     def habitat_model(work, base):
         from tnbc_desktop.cli.cohort import read_habitat_model
         p = _write_bytes(work, "habitat.json", _deep_json().encode())

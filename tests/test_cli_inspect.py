@@ -58,4 +58,4 @@ def test_cli_timing_problem_is_one_plain_line(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "phase-times" in res.stderr and len(res.stderr.strip().splitlines()) == 1
     res = run_cli("inspect", path, "--phase-times", "0,abc")
-    assert res.returncode == 2 and "comma-separated" in res.stderr and "Traceback" not in res.stderr
+    assert res.returncode == 2 and "separated by commas" in res.stderr and "Traceback" not in res.stderr

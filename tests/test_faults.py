@@ -26,7 +26,6 @@ import pytest
 
 from tnbc_desktop.core.io import atomic
 from tnbc_desktop.core.io.atomic import write_bytes_atomic
-from tnbc_desktop.core.settings import AppSettings, SettingsStore
 from tnbc_desktop.errors import OutputError
 from tnbc_desktop.gui.session import SessionState, SessionStore
 
@@ -58,17 +57,14 @@ def _erofs(*_a, **_k):
 
 # ------------------------------------------------------------------------------------------ simulated faults
 @pytest.mark.parametrize("fault,word", [(_enospc, "disk is full"), (_erofs, "not writable")])
-@pytest.mark.parametrize("target", ["pdf", "session", "settings"])
+@pytest.mark.parametrize("target", ["pdf", "session"])
 def test_failed_save_keeps_previous_file_and_names_path(tmp_path, monkeypatch, case_result, fault, word, target):
     if target == "pdf":
         path = tmp_path / "report.pdf"
         save = lambda: _write_pdf(case_result, path)  # noqa: E731
-    elif target == "session":
+    else:
         path = tmp_path / "session.json"
         save = lambda: _save_session(tmp_path)  # noqa: E731
-    else:
-        path = tmp_path / "settings.json"
-        save = lambda: SettingsStore(tmp_path).save(AppSettings(n_jobs=2))  # noqa: E731
     path.write_bytes(b"previous complete file")
     if fault is _enospc:
         monkeypatch.setattr(atomic.os, "fsync", fault)
@@ -191,25 +187,3 @@ def test_corrupt_session_falls_back_and_is_kept(tmp_path, content):
     kept = list(tmp_path.glob("session.json.corrupt-*"))
     assert len(kept) == 1 and kept[0].read_bytes() == content
     assert not (tmp_path / "session.json").exists()
-
-
-@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe\x00garbage", b'["a list"]', b'{"n_jobs": "two"}',
-                                     b'{"deidentify_by_default": 1}', b'{"autosave_interval_s": -5}', b""])
-def test_corrupt_settings_falls_back_and_is_kept(tmp_path, content):
-    (tmp_path / "settings.json").write_bytes(content)
-    settings, problem = SettingsStore(tmp_path).load()
-    assert settings == AppSettings() and problem and "settings.json" in problem
-    kept = list(tmp_path.glob("settings.json.corrupt-*"))
-    assert len(kept) == 1 and kept[0].read_bytes() == content
-    # a second corrupt file later is kept too, beside the first
-    (tmp_path / "settings.json").write_bytes(b"{")
-    SettingsStore(tmp_path).load()
-    assert len(list(tmp_path.glob("settings.json.corrupt-*"))) == 2
-
-
-def test_settings_round_trip(tmp_path):
-    store = SettingsStore(tmp_path)
-    assert store.load() == (AppSettings(), None)
-    s = AppSettings(deidentify_by_default=True, n_jobs=2, default_bundle_path="/b/ü.json")
-    store.save(s)
-    assert SettingsStore(tmp_path).load() == (s, None)

@@ -18,7 +18,8 @@ from tnbc_desktop.errors import TimingError
 from tnbc_desktop.gui.case_jobs import edit_phases
 from tnbc_desktop.gui.km_view import step_xy
 from tnbc_desktop.gui.overlays import OverlayCache, OverlayToggles, compute_layers, outline_2d
-from tnbc_desktop.gui.phase_table import validate_phase_times
+from tnbc_desktop.core.phase_times import validate_phase_times
+from tnbc_desktop.gui.phase_table import checked_table_times
 from tnbc_desktop.gui.session import SessionState, SessionStore
 from tests.test_gui_support import hand_made_study
 
@@ -60,13 +61,14 @@ def test_cache_returns_same_layers_as_uncached_and_invalidates_on_toggle():
 
 
 def test_phase_time_validation_messages():
-    validate_phase_times([0, 90, 180])
-    with pytest.raises(TimingError, match="pre-contrast"):
-        validate_phase_times([10, 90, 180])
+    """The phase table applies the app's one rule set (times relative to the first kept phase) and needs three
+    kept phases."""
+    assert checked_table_times([0, 90, 180]) == (0.0, 90.0, 180.0)
+    assert checked_table_times([10, 90, 180]) == validate_phase_times([10, 90, 180], 3) == (0.0, 80.0, 170.0)
     with pytest.raises(TimingError, match="increase"):
-        validate_phase_times([0, 180, 90])
+        checked_table_times([0, 180, 90])
     with pytest.raises(TimingError, match="at least 3"):
-        validate_phase_times([0, 90])
+        checked_table_times([0, 90])
 
 
 def test_edit_phases_reorders_and_drops():

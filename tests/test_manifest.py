@@ -37,7 +37,7 @@ def test_every_problem_is_listed_by_row(tmp_path):
     assert "row 2: patient_id 'P1' appears twice" in msg
     assert "row 2: study not found: missing_dir" in msg
     assert "row 2: split must be one of" in msg
-    assert "row 2: phase_times_s must increase" in msg
+    assert "row 2: phase_times_s: phase times must increase" in msg
 
 
 def test_missing_columns_named(tmp_path):

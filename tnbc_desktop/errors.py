@@ -114,10 +114,6 @@ class FeatureError(TnbcError):
     """A feature could not be computed (for example an empty or too-small region)."""
 
 
-class ModelInputError(TnbcError):
-    """A model's inputs are missing or invalid, so that model is not available."""
-
-
 class OutputError(TnbcError):
     """An output file (report, session, table) could not be written; any previous file is left intact."""
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TextIO
 
 from tnbc_desktop.cli.series_args import add_series_arguments, parse_series
+from tnbc_desktop.core.phase_times import parse_phase_times
 from tnbc_desktop.core.case import MODEL_LABELS, REPORT_MODELS, CaseInputs, CaseResult
 from tnbc_desktop.core.io.atomic import write_text_atomic
 from tnbc_desktop.core.prediction_status import intended_use_text, prediction_display
 from tnbc_desktop.core.store import finite_or_none as _num
-from tnbc_desktop.errors import ClinicalInputError
 from tnbc_desktop.logsafe import get_logger
 
 log = get_logger("tnbc_desktop.cli.analyze")
@@ -127,17 +127,6 @@ def warn_history(done) -> None:
     """Print the case-history problem of a :class:`RecordedAnalysis` (it does not fail the analysis)."""
     if done.history_warning:
         print(f"tnbc-desktop: warning: {done.history_warning}", file=sys.stderr)
-
-
-def parse_phase_times(values: list[str] | None) -> tuple[float, ...] | None:
-    """``--phase-times 0 90 180`` or ``--phase-times 0,90,180`` -> seconds."""
-    if not values:
-        return None
-    parts = [p for v in values for p in v.replace(";", ",").split(",") if p.strip()]
-    try:
-        return tuple(float(p) for p in parts)
-    except ValueError as exc:
-        raise ClinicalInputError(f"--phase-times must be numbers in seconds, got {' '.join(values)!r}") from exc
 
 
 def add_case_arguments(p) -> None:

@@ -19,7 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from tnbc_desktop.cli.series_args import add_series_arguments, parse_series
-from tnbc_desktop.errors import ClinicalInputError, ConfigError, OutputError
+from tnbc_desktop.core.phase_times import parse_phase_times
+from tnbc_desktop.errors import ConfigError, OutputError
 
 OUTPUT_SUFFIXES = (".csv", ".json")
 
@@ -38,17 +39,6 @@ def register(sub) -> None:
     add_series_arguments(p)
     p.add_argument("--out", required=True, help="output file: .csv (name,value) or .json")
     p.set_defaults(func=run)
-
-
-def parse_phase_times(values: list[str] | None) -> tuple[float, ...] | None:
-    """``["0", "90"]`` or ``["0,90"]`` -> (0.0, 90.0) seconds; None if not given."""
-    if not values:
-        return None
-    parts = [v for item in values for v in item.replace(",", " ").split()]
-    try:
-        return tuple(float(v) for v in parts)
-    except ValueError:
-        raise ClinicalInputError(f"--phase-times must be numbers in seconds, got {' '.join(values)!r}") from None
 
 
 def read_names_file(path: str | Path) -> list[str]:

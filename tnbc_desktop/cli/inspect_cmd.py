@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import json
 
+from tnbc_desktop.core.phase_times import parse_phase_times
 from tnbc_desktop.core.phase_numbering import PHASE_NUMBERING_NOTE, phase_number
 from tnbc_desktop.cli.series_args import add_series_arguments, parse_series, series_rows, series_table
-
-
-def parse_phase_times(text: str | None) -> tuple[float, ...] | None:
-    """'0,90,180' -> (0.0, 90.0, 180.0) seconds; None passes through."""
-    if text is None:
-        return None
-    from tnbc_desktop.errors import TimingError
-
-    try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise TimingError(f"--phase-times must be comma-separated seconds, got {text!r}") from None
-    return values
 
 
 def parse_study_source(text: str):

@@ -38,7 +38,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from tnbc_desktop.cli.inspect_cmd import parse_phase_times, parse_study_source
+    from tnbc_desktop.cli.inspect_cmd import parse_study_source
+    from tnbc_desktop.core.phase_times import parse_phase_times
     from tnbc_desktop.core.io.study_loader import load_study
     from tnbc_desktop.core.segmentation import SegmentationRequest, segment_lesion
     from tnbc_desktop.core.segmentation.save import save_mask

@@ -83,11 +83,11 @@ def _summary(result) -> None:
 
 
 def _run_demo(args, t0: float) -> int:
-    from tnbc_desktop.core.training.demo import DEMO_SEED, train_synthetic_demo
+    from tnbc_desktop.core.training.demo import DEMO_COHORT_SEED, train_synthetic_demo
     from tnbc_desktop.paths import models_dir
 
     out = Path(args.out) if args.out else models_dir() / "demo_bundle.json"
-    res = train_synthetic_demo(out, n=args.n, seed=DEMO_SEED if args.cohort_seed is None else args.cohort_seed,
+    res = train_synthetic_demo(out, n=args.n, seed=DEMO_COHORT_SEED if args.cohort_seed is None else args.cohort_seed,
                                cache_dir=args.cache, workers=args.workers, names=list(_names(args.only) or []) or None,
                                report=args.report, icc_subset=args.icc_subset, progress=_say)
     _summary(res.training)

@@ -9,7 +9,7 @@ depends on one stable shape.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +222,6 @@ class CaseResult:
     app_version: str = ""
     feature_set: Any = None
     reading: TumourReading | None = None  # longest diameters and curve types, as a radiologist reads them
-    extra: dict[str, Any] = field(default_factory=dict)
     intended_use: Any = None  # core.intended_use.IntendedUseCheck (None: not checked)
 
     @property

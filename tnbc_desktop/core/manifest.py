@@ -96,16 +96,16 @@ def _number(text: str, column: str, problems: list[str], row: int) -> float | No
 
 
 def _times(text: str, problems: list[str], row: int) -> tuple[float, ...] | None:
-    t = text.strip()
-    if not t:
-        return None
+    from tnbc_desktop.core.phase_times import parse_phase_times, validate_phase_times
+    from tnbc_desktop.errors import TimingError
+
     try:
-        values = tuple(float(v) for v in t.replace(";", ",").split(",") if v.strip())
-    except ValueError:
-        problems.append(f"row {row}: phase_times_s must be numbers separated by ';' or ',', got {text!r}")
+        values = parse_phase_times(text, "phase_times_s")
+        if values is not None:
+            validate_phase_times(values, source="phase_times_s")
+    except TimingError as exc:
+        problems.append(f"row {row}: phase_times_s: {exc.problem}")
         return None
-    if any(b <= a for a, b in zip(values, values[1:])):
-        problems.append(f"row {row}: phase_times_s must increase, got {text!r}")
     return values
 
 

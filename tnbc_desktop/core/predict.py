@@ -19,9 +19,6 @@ from scipy.special import expit
 from tnbc_desktop.core.bundle import MODEL_NAMES, ModelBundle, ModelSpec
 
 Z95 = 1.959963984540054
-MODEL_LABELS = {"model1": "Model 1 (habitat + peritumoral)", "model2": "Model 2 (kinetic)",
-                "model3": "Model 3 (radiomic)", "prm": "PRM (radiomic + pathology)",
-                "gprm": "GPRM (radiogenomic + pathology)"}
 
 
 @dataclass(frozen=True)
@@ -134,4 +131,4 @@ def predict_all(bundle: ModelBundle, features, pathology=None, vaf_sum: float | 
     return {name: out[name] for name in MODEL_NAMES}
 
 
-__all__ = ["Prediction", "predict_model", "predict_all", "MODEL_LABELS"]
+__all__ = ["Prediction", "predict_model", "predict_all"]

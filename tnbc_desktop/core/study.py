@@ -37,12 +37,6 @@ class Geometry:
         scaled = ijk * np.asarray(self.spacing_mm[::-1], dtype=float)
         return np.asarray(self.origin_mm, dtype=float) + scaled @ d.T
 
-    def corners_lps(self) -> np.ndarray:
-        """The 8 physical corners (LPS, mm) of the voxel-centre bounding box, shape (8, 3)."""
-        z, y, x = (s - 1 for s in self.shape)
-        idx = np.array([[a, b, c] for a in (0, z) for b in (0, y) for c in (0, x)])
-        return self.index_to_lps(idx)
-
     def describe(self) -> str:
         """One-line human description used in geometry error messages."""
         sp = "x".join(f"{s:g}" for s in self.spacing_mm[::-1])

@@ -36,14 +36,6 @@ def state_from_case_inputs(inputs) -> SessionState:
 def application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("TNBC Desktop")
-    try:
-        from tnbc_desktop.paths import resource_path
-
-        qss = resource_path("style.qss")
-        if qss.exists():
-            app.setStyleSheet(qss.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        pass
     return app
 
 

@@ -10,24 +10,20 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QPushButton, QTableWidg
                                QWidget)
 
 from tnbc_desktop.core.phase_numbering import phase_number
+from tnbc_desktop.core.phase_times import validate_phase_times
 from tnbc_desktop.core.study import PhaseInfo
 from tnbc_desktop.errors import TimingError
 
 COLUMNS = ("Phase", "Time (s)", "Timing from", "Series")
 
 
-def validate_phase_times(times: list[float]) -> None:
-    """Pre-contrast first at 0 s, then strictly increasing (raises TimingError in plain words)."""
+def checked_table_times(times: list[float]) -> tuple[float, ...]:
+    """The kept phases' times under the app's one rule set (:func:`validate_phase_times`: relative to the first
+    kept phase), after checking that at least 3 phases (pre-contrast, early, late) are kept."""
     if len(times) < 3:
         raise TimingError(f"at least 3 phases are needed (pre-contrast, early, late); {len(times)} kept",
                           "phase table")
-    if abs(times[0]) > 1e-6:
-        raise TimingError(f"the first phase must be the pre-contrast phase at 0 s (it is at {times[0]:g} s)",
-                          "phase table")
-    for i in range(1, len(times)):
-        if not times[i] > times[i - 1]:
-            raise TimingError(f"phase times must increase: row {i + 1} ({times[i]:g} s) is not after row {i} "
-                              f"({times[i - 1]:g} s)", "phase table")
+    return validate_phase_times(times, source="phase table")
 
 
 class PhaseTable(QWidget):
@@ -112,8 +108,7 @@ class PhaseTable(QWidget):
                 times.append(float(text))
             except ValueError:
                 raise TimingError(f"row {row + 1}: time '{text}' is not a number of seconds", "phase table") from None
-        validate_phase_times(times)
-        return order, times
+        return order, list(checked_table_times(times))
 
     def _apply(self) -> None:
         try:

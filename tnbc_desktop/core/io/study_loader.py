@@ -28,24 +28,10 @@ from tnbc_desktop.core.io.exam_select import Exam, scan_exam, select_dce
 from tnbc_desktop.core.io.volumes import is_volume_path, read_sidecar_times, read_volume
 from tnbc_desktop.core.study import DCEStudy, PatientIdentity, PhaseInfo, SourceImage
 from tnbc_desktop.errors import DicomError, GeometryError, InputError, TimingError
+from tnbc_desktop.core.phase_times import validate_phase_times
 from tnbc_desktop.logsafe import get_logger, register_identifiers
 
 log = get_logger(__name__)
-
-
-def validate_phase_times(times: Sequence[float], n_phases: int, source: str) -> tuple[float, ...]:
-    """Times (s) relative to phase 0, strictly increasing, one per phase, or :class:`TimingError`."""
-    try:
-        t = np.asarray([float(v) for v in times], dtype=float)
-    except (TypeError, ValueError):
-        raise TimingError(f"phase times must be numbers (seconds), got {list(times)!r}", source) from None
-    if t.size != n_phases:
-        raise TimingError(f"{t.size} phase time(s) given for {n_phases} phases", source)
-    if not np.all(np.isfinite(t)):
-        raise TimingError("phase times must be finite numbers", source)
-    if np.any(np.diff(t) <= 0):
-        raise TimingError(f"phase times must increase strictly: {', '.join(f'{v:g}' for v in t)} s", source)
-    return tuple(float(v) for v in t - t[0])
 
 
 def _resolve_times(user, found, found_tag, n_phases, source, notes, phase_key=""):

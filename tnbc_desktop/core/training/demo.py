@@ -25,7 +25,7 @@ import numpy as np
 from tnbc_desktop.core.training.train_cohort import TrainingResult, TrainOptions, train_from_manifest
 from tnbc_desktop.errors import InputError
 
-DEMO_SEED = 2024
+DEMO_COHORT_SEED = 2024  # the synthetic training cohort (not the demo patient: core.synthetic.DEMO_SEED)
 DEMO_N = 300
 DEMO_CREATED = "2024-01-01T00:00:00+00:00"
 DEMO_NOTICE_TEXT = "Trained on synthetic data, for demonstration and testing, not for clinical use."
@@ -99,7 +99,7 @@ class DemoResult:
     cohort_seconds: float
 
 
-def train_synthetic_demo(out: str | Path, *, n: int = DEMO_N, seed: int = DEMO_SEED,
+def train_synthetic_demo(out: str | Path, *, n: int = DEMO_N, seed: int = DEMO_COHORT_SEED,
                          cache_dir: str | Path | None = None, workers: int = 2, names: list[str] | None = None,
                          report: str | Path | None = None,
                          icc_subset: int = DEMO_ICC_SUBSET, shape=None,
@@ -152,5 +152,5 @@ def train_synthetic_demo(out: str | Path, *, n: int = DEMO_N, seed: int = DEMO_S
     return DemoResult(result, comparison, manifest, card, cohort_s)
 
 
-__all__ = ["DEMO_SEED", "DEMO_N", "DEMO_NOTICE_TEXT", "DEMO_IMAGE_TYPES", "demo_feature_names",
+__all__ = ["DEMO_COHORT_SEED", "DEMO_N", "DEMO_NOTICE_TEXT", "DEMO_IMAGE_TYPES", "demo_feature_names",
            "OracleComparison", "oracle_comparison", "DemoResult", "train_synthetic_demo"]
