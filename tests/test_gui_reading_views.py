@@ -216,3 +216,24 @@ def test_editing_the_mask_updates_the_diameters_shown(qtbot, tmp_path):
     after = tumour_diameters(seg.editor.array, view.study.spacing_mm)
     assert after.describe() != before.describe()
     qtbot.waitUntil(lambda: after.describe() in window.viewer.reading.text(), timeout=5000)
+
+
+def test_reformat_overlays_follow_toggles_and_in_place_edits_but_not_phase(qtbot):
+    from tnbc_desktop.gui.overlays import OverlayToggles
+
+    study, mask = random_study()
+    panel = make_panel(qtbot, study, None)
+    labels = np.where(mask, 3, 0).astype(np.uint8)
+    edited = mask.copy()
+    panel.view.set_overlays(mask=edited, labels=labels, centre_on_mask=True)
+    cor = panel.coronal
+    drawn = cor.fill_image.image.copy()
+    assert drawn[..., 3].any()
+    panel.view.set_phase(3)
+    assert cor.fill_image.image is not None and np.array_equal(cor.fill_image.image, drawn)
+    panel.view.set_toggles(OverlayToggles(habitats=False, ring=False))
+    assert not cor.fill_image.image[..., 3].any()
+    panel.view.set_toggles(OverlayToggles())
+    edited[:, cor.current_slice, :] = False  # an in-place edit (the brush) of the shown coronal section
+    panel.view.refresh_overlays()
+    assert not cor.outline_image.isVisible() or not cor.outline_image.image[..., 3].any()
