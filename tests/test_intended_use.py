@@ -182,3 +182,18 @@ def test_gui_results_panel_shows_the_gate_and_no_group(qapp=None):
     assert panel.cards["prm"].detail.text() == "not available: no Ki-67"
     assert panel.cards["gprm"].detail.text() == "not available: model not in bundle"
     assert app is not None
+
+
+def test_synthetic_cohort_envelope_equals_the_written_cohort(tmp_path):
+    """The demo bundle's envelope was computed in memory (synthetic_cohort_envelope); a rebuild computes it from
+    the written cohort's manifest (headers + masks). Both must agree, or a rebuild would change the bundle."""
+    from tnbc_desktop.core.manifest import read_manifest
+    from tnbc_desktop.core.synthetic import make_cohort
+    from tnbc_desktop.core.training.envelope import manifest_envelope, synthetic_cohort_envelope
+
+    manifest = make_cohort(8, 2024, tmp_path / "c")
+    train = read_manifest(manifest).by_split("train")
+    written, notes = manifest_envelope(train)
+    assert not notes and written.n_cases == len(train) > 1
+    assert written == synthetic_cohort_envelope(8, 2024)
+    assert written.ranges["tumour_volume_ml"][0] < written.ranges["tumour_volume_ml"][1]
