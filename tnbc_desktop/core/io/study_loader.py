@@ -25,6 +25,7 @@ from tnbc_desktop.core.io.dicom_sort import MIN_PHASES, sort_phases
 from tnbc_desktop.core.io.limits import check_study_array
 from tnbc_desktop.core.io.sanity import check_geometry, phase_value_warnings
 from tnbc_desktop.core.io.exam_select import Exam, scan_exam, select_dce
+from tnbc_desktop.core.io.nrrd_frames import multivolume_times
 from tnbc_desktop.core.io.volumes import is_volume_path, read_sidecar_times, read_volume
 from tnbc_desktop.core.study import DCEStudy, PatientIdentity, PhaseInfo, SourceImage
 from tnbc_desktop.errors import DicomError, GeometryError, InputError, TimingError
@@ -100,8 +101,9 @@ def load_volume_study(paths: list[Path], phase_times_s: Sequence[float] | None, 
                              f"(at least {MIN_PHASES})", paths[0])
         data = arr.astype(np.float32, copy=False)
         kind = "nrrd-4d" if paths[0].name.lower().endswith((".nrrd", ".nhdr")) else "nifti-4d"
-        found = read_sidecar_times(paths[0])
-        found_tag = "sidecar"
+        found, found_tag = read_sidecar_times(paths[0]), "sidecar"
+        if found is None and kind == "nrrd-4d":
+            found, found_tag = multivolume_times(paths[0], data.shape[0]), "MultiVolume.FrameLabels"
     else:
         arrays, geometry = [], None
         for p in paths:

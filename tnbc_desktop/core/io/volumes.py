@@ -2,7 +2,8 @@
 
 SimpleITK gives origin and direction in LPS (it converts NIfTI's RAS), so :class:`Geometry` is filled directly:
 ``spacing_mm`` (z, y, x) = reversed ITK spacing, arrays [z, y, x] (3D) or [t, z, y, x] (4D).
-A 4D study may carry a JSON sidecar ``<stem>.json`` with ``{"phase_times_s": [...]}``.
+A 4D study may carry a JSON sidecar ``<stem>.json`` with ``{"phase_times_s": [...]}``. An NRRD whose extra axis
+is a list/time axis (3D Slicer's MultiVolume or Sequences file) is read as [t, z, y, x] (:mod:`nrrd_frames`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from tnbc_desktop.core.io.atomic import write_bytes_atomic, write_text_atomic
+from tnbc_desktop.core.io.nrrd_frames import frames_first, has_frame_axis
 from tnbc_desktop.core.io.safe_json import read_json
 from tnbc_desktop.core.io.sanity import check_geometry
 from tnbc_desktop.core.io.volume_headers import VolumeScan, restore_nonfinite, scan_volume_file
@@ -79,6 +81,9 @@ def image_geometry(img: sitk.Image, source: str | Path) -> Geometry:
 def read_volume(path: str | Path) -> tuple[np.ndarray, Geometry]:
     """Array ([z, y, x] or [t, z, y, x], native dtype) and its 3D geometry."""
     img, scan = _read_image_scanned(path)
+    if has_frame_axis(img):
+        geometry = check_geometry(image_geometry(img, path), path)
+        return frames_first(restore_nonfinite(sitk.GetArrayFromImage(img), path, scan)), geometry
     if img.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(f"has {img.GetNumberOfComponentsPerPixel()} components per voxel; expected a scalar "
                          "image", path)
