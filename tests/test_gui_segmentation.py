@@ -139,3 +139,30 @@ def test_second_reader_agreement_save_and_autosave_of_an_unsaved_mask(qtbot, mes
     assert window.state.mask_path == str(out) and not seg.editor.modified
     window.autosave()
     assert window.state.mask_autosave is None and window.state.mask_provenance["source"] == str(out)
+
+
+def test_tool_keys_as_in_3d_slicer_work_from_the_viewer(qtbot, messages, no_mask_case):  # noqa: F811
+    patient, files, bundle = no_mask_case
+    window = make_window(qtbot)
+    _open_study_only(qtbot, window, files, bundle)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    seg, panel, graphics = window.segmentation, window.segment_panel, window.viewer.view.graphics
+    graphics.setFocus()
+    qtbot.keyClick(graphics, Qt.Key.Key_P)
+    assert panel.tool() == "paint" and window.viewer.view.box.left_tool is seg
+    x, y, z = deep_seed(patient)
+    seg.editor.dab((z, y, x), 3.0)
+    seg._edited(True)
+    painted = seg.editor.array.copy()
+    qtbot.keyClick(graphics, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert seg.editor.n_voxels == 0
+    qtbot.keyClick(graphics, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(seg.editor.array, painted)
+    radius = panel.brush_spin.value()
+    qtbot.keyClick(graphics, Qt.Key.Key_Plus)
+    assert panel.brush_spin.value() == pytest.approx(radius * 1.2)
+    qtbot.keyClick(graphics, Qt.Key.Key_Minus)
+    assert panel.brush_spin.value() == pytest.approx(radius * 1.2 * 0.8)
+    qtbot.keyClick(graphics, Qt.Key.Key_Escape)
+    assert panel.tool() == "navigate" and window.viewer.view.box.left_tool is None
