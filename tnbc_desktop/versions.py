@@ -6,7 +6,7 @@ from importlib import metadata
 from tnbc_desktop import RESEARCH_USE_NOTICE, __version__
 
 KEY_LIBRARIES = (
-    "numpy", "scipy", "pandas", "pydicom", "highdicom", "SimpleITK", "pyradiomics-bhklab", "scikit-learn",
+    "numpy", "scipy", "pandas", "pydicom", "highdicom", "pynetdicom", "SimpleITK", "pyradiomics-bhklab", "scikit-learn",
     "imbalanced-learn", "lifelines", "reportlab", "dask", "distributed", "PySide6-Essentials", "pyqtgraph",
 )
 

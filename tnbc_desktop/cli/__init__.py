@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "analyze",
     "batch",
     "history",
+    "dicom",
     "cohort",
     "gui",
 )

@@ -16,6 +16,7 @@ from tnbc_desktop.core.case import MODEL_LABELS, REPORT_MODELS, CaseInputs, Case
 from tnbc_desktop.core.io.atomic import write_text_atomic
 from tnbc_desktop.core.prediction_status import intended_use_text, prediction_display
 from tnbc_desktop.core.store import finite_or_none as _num
+from tnbc_desktop.errors import InputError
 from tnbc_desktop.logsafe import get_logger
 
 log = get_logger("tnbc_desktop.cli.analyze")
@@ -158,6 +159,8 @@ def register(sub) -> None:
     p.add_argument("--dicom-out", metavar="DIR",
                    help="write DICOM objects into DIR: SEG (tumour, habitats, ring; DICOM studies only), the report "
                         "as encapsulated PDF, and a TID 1500 SR; --deidentify applies")
+    p.add_argument("--send-to", metavar="NODE", help="then send them to this node of the DICOM address book "
+                                                      "(C-STORE; see 'tnbc-desktop dicom add-node')")
     p.set_defaults(func=run)
 
 
@@ -172,6 +175,8 @@ def inputs_from_args(args, study, mask) -> CaseInputs:
 def run(args) -> int:
     from tnbc_desktop.core.case_run import analyze_report_record
 
+    if args.send_to and not args.dicom_out:
+        raise InputError("--send-to needs --dicom-out DIR (the objects are written there, then sent)")
     study = Path(args.study[0]) if len(args.study) == 1 else tuple(Path(s) for s in args.study)
     inputs = inputs_from_args(args, study, args.mask)
     done = analyze_report_record(inputs, args.bundle, progress=ProgressPrinter(), n_jobs=max(1, args.jobs),
@@ -189,5 +194,9 @@ def run(args) -> int:
             print(f"report: {pdf}")
     if done.dicom is not None:
         print("\n".join(dicom_lines(done.dicom)), file=sys.stderr if args.json_out == "-" else sys.stdout)
+        if args.send_to:
+            from tnbc_desktop.cli.dicom import send_and_report
+
+            send_and_report(args.send_to, list(done.dicom.paths), sys.stderr if args.json_out == "-" else sys.stdout)
     warn_history(done)
     return 0
