@@ -120,3 +120,16 @@ def test_report_prints_the_diameters_and_curve_type_of_the_result(tmp_path):
     assert n == 2
     assert f"{d.axial_mm:.1f} mm axial (slice {d.axial_slice + 1}), {d.longest_3d_mm:.1f} mm 3D" in text
     assert "curve type wash-out (H3); mean curve persistent" in text
+
+
+def test_analyze_json_carries_the_reading():
+    from tnbc_desktop.cli.analyze import reading_json
+
+    m = ellipsoid((20, 40, 40), (2.0, 1.0, 1.0), (20, 20, 20), (8.0, 6.0, 12.0))
+    curves = {"tumour": _curve("tumour", 1000, "plateau"), "H3": _curve("H3", 300, "washout")}
+    reading = read_tumour(m, (2.0, 1.0, 1.0), curves)
+    doc = reading_json(reading)
+    assert doc["longest_3d_mm"] == round(reading.diameters.longest_3d_mm, 2)
+    assert doc["axial_slice"] == reading.diameters.axial_slice + 1  # numbered from 1, as on screen and in the PDF
+    assert (doc["curve_type"], doc["curve_type_source"], doc["mean_curve_type"]) == ("washout", "H3", "plateau")
+    assert reading_json(None) is None

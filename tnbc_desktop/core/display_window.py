@@ -112,7 +112,7 @@ def window_presets(sample: np.ndarray, lesion: np.ndarray | None, default: Displ
     percentile, for its internal texture) and a bright-tissue window (body 50th to 99.99th percentile)."""
     finite = np.asarray(sample, dtype=np.float32)
     finite = finite[np.isfinite(finite)]
-    out = {"Default (breast, early phase)": default}
+    out = {"Default (breast)": default}
     if finite.size == 0:
         return out
     out["Full range"] = DisplayWindow.from_range(float(finite.min()), float(finite.max()))
