@@ -108,7 +108,7 @@ def test_demo_patient_model3_reads_uncertain_in_the_gui(qtbot, demo_analysis, mo
     with qtbot.waitSignal(window.analysisFinished, timeout=WAIT_MS):
         window.run_analysis()
     card = window.results.cards["model3"]
-    assert card.group.text().startswith("uncertain") and "includes the cutoff" in card.detail.text()
+    assert card.group.text() == "uncertain (CI includes the cutoff)"
     assert card.probability.text() == f"{doc['predictions']['model3']['probability']:.0%}"
     assert "#6e6e6e" in card.group.styleSheet()  # neutral grey, not a group colour
     assert window.results.cards["prm"].group.text() == f"predicted {doc['predictions']['prm']['group']}"

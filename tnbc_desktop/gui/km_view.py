@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from tnbc_desktop.core.prediction_status import PredictionStatus, format_p_value
+from tnbc_desktop.core.prediction_status import format_p_value
 from tnbc_desktop.core.survival_group import at_risk_table, censor_marks
 from tnbc_desktop.gui.palette import group_colour, hex_colour
 
@@ -32,6 +32,7 @@ class KMView(QWidget):
         super().__init__(parent)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMenuEnabled(False)
+        self.plot.setMinimumHeight(170)
         self.plot.setLabel("bottom", "months")
         self.plot.setLabel("left", "disease-free survival")
         self.plot.setYRange(0, 1.02)
@@ -91,9 +92,9 @@ class KMView(QWidget):
         p = f", log-rank P {format_p_value(group.logrank_p)}" if group.logrank_p is not None else ""
         landmarks = "; ".join(f"{yr}-year DFS {v[0]:.0%}" for yr, v in sorted(group.dfs.items())
                               if v and v[0] is not None)
-        uncertain = reading is not None and reading.status is PredictionStatus.UNCERTAIN
-        lead = (f"{model_label} is uncertain for this case (95% CI includes the cutoff); its point estimate falls "
-                f"in the predicted {group.group} group. " if uncertain else "")
+        lead = (f"{model_label} gives no recommendation for this case ({reading.group_text}); its point estimate "
+                f"falls in the predicted {group.group} group. "
+                if reading is not None and not reading.is_recommendation else "")
         self.caption.setText(f"{lead}Reference cohort{p}: of the cohort's patients whose {model_label} prediction "
                              f"was {group.group}, {landmarks or 'DFS not available'}. These are group outcomes, "
                              "not this patient's prognosis.")

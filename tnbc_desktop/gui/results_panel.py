@@ -75,6 +75,7 @@ class PredictionCard(QGroupBox):
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
         self.group = QLabel("")
+        self.group.setWordWrap(True)
         self.group.setStyleSheet("QLabel { font-weight: bold; }")
         layout = QVBoxLayout(self)
         layout.addWidget(self.probability)
@@ -109,9 +110,7 @@ class PredictionCard(QGroupBox):
         self.probability.setStyleSheet(f"QLabel {{ font-size: 18pt; font-weight: bold;{grey} }}")
         extra = "".join(f"<br>! {w}" for w in pred.warnings)
         self.detail.setText(f"P(pCR) {shown.probability_text} (95% CI {shown.ci_text}); "
-                            f"cutoff {shown.cutoff_text}"
-                            + ("<br>The 95% CI includes the cutoff: no predicted group."
-                               if shown.status is PredictionStatus.UNCERTAIN else "") + extra)
+                            f"cutoff {shown.cutoff_text}{extra}")
 
     def show_unavailable(self, reason: str) -> None:
         self.available = False
@@ -211,7 +210,7 @@ class ResultsPanel(QWidget):
                 self.cards[key].mark_outdated()
         self.km.setEnabled(self.km_model.currentData() not in models)
         self.outdated_label.setText(f"Inputs changed since this analysis ({changes}): the greyed predictions are "
-                                    f"outdated - {OUTDATED_TEXT}. Export is disabled until a fresh run.")
+                                    "outdated. Run the analysis again; Export is disabled until then.")
         self.outdated_label.setVisible(True)
 
     def outdated_models(self) -> tuple[str, ...]:

@@ -131,8 +131,7 @@ def _dfs_rows(result: CaseResult) -> list[list[str]]:
         cells = [fmt_ci(*sg.dfs.get(y, (None, None, None, None))[:3]) for y in (1, 3, 5)]
         risk = "/".join("-" if sg.dfs.get(y, (None,) * 4)[3] is None else str(sg.dfs[y][3]) for y in (1, 3, 5))
         shown = prediction_display(name, result.predictions.get(name), result.intended_use)
-        uncertain = shown.status is PredictionStatus.UNCERTAIN
-        rows.append([MODEL_LABELS.get(name, name), sg.group + (" (estimate; uncertain)" if uncertain else ""),
+        rows.append([MODEL_LABELS.get(name, name), sg.group + ("" if shown.is_recommendation else " *"),
                      *cells, risk])
     return rows
 
@@ -178,6 +177,9 @@ def page_one(result: CaseResult, deidentify: bool, redact: Redactor, st, now: da
         left += [text("Disease-free survival of the reference cohort's patients in each predicted group",
                       st["h2"]),
                  table(dfs, st["cell"], col_widths=[36, 40, 62, 62, 62, 40])]
+        if any(row[1].endswith(" *") for row in dfs[1:]):
+            left.append(text("* group of the point estimate only: that prediction is not a recommendation "
+                             "(uncertain or uninformative, see above).", st["small"]))
         right = png_image(figures.km_png(sg, f"Reference cohort DFS by {MODEL_LABELS.get(km_name, km_name)} group"),
                           FRAME_WIDTH - 304)
     else:
