@@ -64,6 +64,7 @@ def test_seed_preview_accept_brush_undo_analyse_uses_the_accepted_mask(qtbot, me
     accepted = seg.editor.array.copy()
     assert np.array_equal(accepted, preview.mask.array)
     assert panel.volume_label.text().startswith(f"Mask: {preview.mask.volume_ml:.2f} ml")
+    assert [line.name for line in window.curves.lines] == ["Tumour"]  # the curve follows the new mask
 
     qtbot.mouseClick(panel.tool_buttons["paint"], Qt.MouseButton.LeftButton)
     viewport = view.graphics.viewport()

@@ -227,6 +227,8 @@ class SegmentationController(QObject):
             self._show_editor_mask()
         for view in self.view.reformats:  # the sagittal / coronal planes follow once per edit, not per dab
             view.draw_overlays()
+        if self.active == 1 and self.window.case is not None:  # the tumour curve follows reader 1's mask
+            self.window._show_region_curves({"tumour": self.editor.array})
         self._update_labels()
         self.maskEdited.emit()
 

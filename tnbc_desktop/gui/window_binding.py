@@ -233,7 +233,8 @@ class WindowBinding:
         mask, _ = self.segmentation.mask_for_analysis()  # a copy of the mask shown (loaded, made or edited)
         if self.case is None or mask is None:
             dialogs.show_message(self, "warning", "Nothing to analyse",
-                                 "Open a study and its tumour mask first (or the demo patient).")
+                                 "Open a study and its tumour mask first (or the demo patient), or make the "
+                                 "mask with the Tumour mask tools (Seed, Paint).")
             return None
         if self.bundle is None:
             dialogs.show_message(self, "warning", "No model bundle", "Choose a valid model bundle first.")
