@@ -30,7 +30,9 @@ def state_from_case_inputs(inputs) -> SessionState:
                         lvi="unknown" if inputs.lvi is None else str(inputs.lvi),
                         maf_path=str(inputs.maf_path) if inputs.maf_path else None, sample=inputs.sample,
                         bundle_path=str(inputs.bundle_path) if inputs.bundle_path else None,
-                        deidentify=bool(inputs.deidentify))
+                        deidentify=bool(inputs.deidentify),
+                        series=list(inputs.series) if getattr(inputs, "series", None) else None,
+                        allow_mixed_study=bool(getattr(inputs, "allow_mixed_study", False)))
 
 
 def application() -> QApplication:

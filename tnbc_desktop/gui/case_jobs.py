@@ -56,7 +56,9 @@ def load_case(state: SessionState, progress=None) -> LoadedCase:
     if progress:
         progress("loading study", 0.1)
     reload_times = state.phase_times_s if state.phase_order is None else None
-    loaded = load_study(study_source_arg(state.study_source), phase_times_s=reload_times)
+    loaded = load_study(study_source_arg(state.study_source), phase_times_s=reload_times,
+                        series=tuple(state.series) if state.series else None,
+                        allow_mixed_study=state.allow_mixed_study)
     study = loaded
     if state.phase_order is not None and state.phase_times_s is not None:
         study = edit_phases(loaded, state.phase_order, state.phase_times_s)
@@ -121,4 +123,5 @@ def case_inputs(state: SessionState, shown_study: DCEStudy | None = None):
     return CaseInputs(study_source=source, mask_path=state.mask_path or "", mask_label=state.mask_label,
                       phase_times_s=times, maf_path=state.maf_path, sample=state.sample,
                       ki67=state.ki67 or None, lvi=state.lvi, bundle_path=state.bundle_path,
-                      deidentify=state.deidentify)
+                      deidentify=state.deidentify, series=tuple(state.series) if state.series else None,
+                      allow_mixed_study=state.allow_mixed_study)

@@ -52,15 +52,18 @@ class CaseOpening:
         else:
             self.open_case(paths, None)
 
-    def open_case(self, study_source: list[str], mask_path: str | None) -> BackgroundTask | None:
+    def open_case(self, study_source: list[str], mask_path: str | None, series: list[int] | None = None,
+                  allow_mixed_study: bool = False) -> BackgroundTask | None:
         """Open another study as a new, clean case (no pathology, panel, mask or result of the previous one);
-        asks first when the current case has edits. Nothing changes unless the study loads."""
+        asks first when the current case has edits. Nothing changes unless the study loads. ``series``: the
+        DICOM series making the DCE (from Open exam...; None = the exam scan's choice)."""
         if self.case is not None and self._case_has_edits() and not dialogs.ask_yes_no(
                 self, "Open another study?", "The case on screen has inputs or results (Ki-67, LVI, mutation "
                 "panel, mask edits, analysis). Opening another study starts a new case without them. Continue?"):
             return None
         clean = SessionState(study_source=[str(p) for p in study_source], mask_path=mask_path,
-                             bundle_path=self.state.bundle_path, deidentify=self.state.deidentify)
+                             bundle_path=self.state.bundle_path, deidentify=self.state.deidentify,
+                             series=list(series) if series else None, allow_mixed_study=allow_mixed_study)
         return self.load_current_case(clean, new_patient=True)
 
     def _case_has_edits(self) -> bool:

@@ -21,6 +21,7 @@ from tnbc_desktop.gui import dialogs
 from tnbc_desktop.gui.bundle_panel import BundlePanel
 from tnbc_desktop.gui.curves_view import CurvesView
 from tnbc_desktop.gui.dicom_export_action import ask_export_dicom
+from tnbc_desktop.gui.exam_dialog import ask_open_exam
 from tnbc_desktop.gui.mutation_panel import MutationPanelView
 from tnbc_desktop.gui.pathology_form import PathologyForm
 from tnbc_desktop.gui.phase_table import PhaseTable
@@ -178,6 +179,7 @@ class MainWindow(QMainWindow, WindowBinding, CaseOpening, ResultGuard):
         file_menu = self.menuBar().addMenu("&File")
         self.recent_menu = None
         for text, slot, key in (("Open DICOM folder...", self.ask_open_folder, QKeySequence.StandardKey.Open),
+                                ("Open exam (choose the DCE series)...", lambda: ask_open_exam(self), None),
                                 ("Open NIfTI / NRRD files...", self.ask_open_files, None),
                                 ("Open mask...", self.ask_open_mask, None),
                                 ("Open demo patient", lambda: self.open_demo_patient(), None),

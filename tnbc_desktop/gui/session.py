@@ -46,6 +46,8 @@ class SessionState:
     deidentify: bool = False
     mask_provenance: dict | None = None  # MaskProvenance.to_dict() of the mask (None = the file mask_path)
     mask_autosave: str | None = None  # an unsaved mask made in the app, written by the autosave
+    series: list[int] | None = None  # DICOM series numbers making the DCE (None = the exam scan's choice)
+    allow_mixed_study: bool = False  # phases of different StudyInstanceUID / FrameOfReferenceUID accepted
 
     def to_dict(self) -> dict:
         return {"schema_version": SCHEMA_VERSION, **asdict(self)}
@@ -81,6 +83,11 @@ def _check_types(s: SessionState) -> None:
         opt(name, value, list)
         if value is not None and not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
             raise ValueError(f"field '{name}' must be a list of numbers")
+    if s.series is not None and (not isinstance(s.series, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in s.series)):
+        raise ValueError("field 'series' must be a list of series numbers")
+    if not isinstance(s.allow_mixed_study, bool):
+        raise ValueError("field 'allow_mixed_study' has the wrong type")
     if not isinstance(s.ki67, str) or not isinstance(s.lvi, str) or not isinstance(s.deidentify, bool):
         raise ValueError("fields 'ki67', 'lvi', 'deidentify' have the wrong type")
 

@@ -39,6 +39,7 @@ _LOCALIZER_NAME = re.compile(r"(?i)(locali[sz]er|\bloc\b|scout|survey|3[- ]?pl(a
 _DIFFUSION_NAME = re.compile(r"(?i)(\bdwi|\bdti|diffusion|\bdiff\b|tensor|\bep_b|epi_dti|\bresolve\b)")
 _ASL_NAME = re.compile(r"(?i)(\basl|pcasl|pasl|\btgse|spin[ _-]?label)")
 MAX_T1_TE_MS, MAX_T1_TR_MS, MAX_T1_FLIP_DEG = 10.0, 500.0, 60.0
+NOT_DCE_SEQUENCE = "not a fast T1-weighted gradient echo (as a DCE is)"
 
 
 class SeriesRole(str, Enum):
@@ -244,7 +245,7 @@ def _temporal_role(s: ExamSeries, names: str) -> ExamSeries:
     ok, problems = _is_t1_gradient_echo(_most_common(h.acq.flip_angle for h in hs), s.repetition_time_ms,
                                         s.echo_time_ms)
     if not ok:
-        return s.with_role(SeriesRole.OTHER, f"time series but {problems}: not a T1-weighted gradient echo")
+        return s.with_role(SeriesRole.OTHER, f"time series but {problems}: {NOT_DCE_SEQUENCE}")
     key = s.phase_key or "no phase tag"
     return s.with_role(SeriesRole.DCE, f"{s.n_volumes} volumes per slice position ({key}), T1-weighted")
 

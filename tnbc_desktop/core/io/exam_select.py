@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tnbc_desktop.core.io.dicom_read import SliceHeader, scan_headers
-from tnbc_desktop.core.io.exam_scan import (ExamScan, ExamSeries, SeriesRole, _is_t1_gradient_echo,
-                                            examine_headers)
+from tnbc_desktop.core.io.exam_scan import (NOT_DCE_SEQUENCE, ExamScan, ExamSeries, SeriesRole,
+                                            _is_t1_gradient_echo, examine_headers)
 from tnbc_desktop.errors import DicomError
 
 MIN_PHASES = 3
@@ -79,7 +79,7 @@ def _judge_volumes(series: tuple[ExamSeries, ...]) -> tuple[tuple[ExamSeries, ..
         t1_ok, problems = _is_t1_gradient_echo(fa, tr, te)
         if not dynamic and volumes >= MIN_PHASES and not t1_ok:
             for m in members:
-                new_role[id(m)] = m.with_role(SeriesRole.OTHER, f"{problems}: not a T1-weighted gradient echo")
+                new_role[id(m)] = m.with_role(SeriesRole.OTHER, f"{problems}: {NOT_DCE_SEQUENCE}")
             continue
         if dynamic or volumes >= MIN_PHASES:
             family = []
@@ -104,7 +104,7 @@ def _judge_volumes(series: tuple[ExamSeries, ...]) -> tuple[tuple[ExamSeries, ..
                                                               f"{angles[-1]:g} deg, nothing temporal: a T1 map")
             elif not _is_t1_gradient_echo(*m.sequence_key())[0]:
                 problems = _is_t1_gradient_echo(*m.sequence_key())[1]
-                new_role[id(m)] = m.with_role(SeriesRole.OTHER, f"{problems}: not a T1-weighted gradient echo")
+                new_role[id(m)] = m.with_role(SeriesRole.OTHER, f"{problems}: {NOT_DCE_SEQUENCE}")
             else:
                 new_role[id(m)] = m.with_role(SeriesRole.OTHER, f"{m.n_volumes or 1} volume(s) of its sequence; "
                                                                 f"a DCE needs at least {MIN_PHASES} phases",
