@@ -237,3 +237,27 @@ def test_reformat_overlays_follow_toggles_and_in_place_edits_but_not_phase(qtbot
     edited[:, cor.current_slice, :] = False  # an in-place edit (the brush) of the shown coronal section
     panel.view.refresh_overlays()
     assert not cor.outline_image.isVisible() or not cor.outline_image.image[..., 3].any()
+
+
+@pytest.mark.parametrize("flip_z", [False, True])
+def test_a_click_moves_the_other_planes_through_the_voxel(qtbot, flip_z):
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtTest import QTest
+
+    study, mask = random_study((1, 0, 0, 0, 1, 0, 0, 0, -1) if flip_z else None)
+    panel = make_panel(qtbot, study, mask)
+    view, cor, sag = panel.view, panel.coronal, panel.sagittal
+    sz, sy, sx = study.spacing_mm
+
+    def click(plane_view, col_mm, row_mm):
+        scene = plane_view.box.mapViewToScene(QPointF(col_mm, row_mm))
+        QTest.mouseClick(plane_view.graphics.viewport(), Qt.MouseButton.LeftButton,
+                         pos=plane_view.graphics.mapFromScene(scene))
+
+    click(view, (41 + 0.5) * sx, (23 + 0.5) * sy)  # axial voxel (y 23, x 41)
+    assert (sag.current_slice, cor.current_slice) == (41, 23)
+    nz = study.data.shape[1]
+    z = 4
+    row = z if flip_z else nz - 1 - z
+    click(cor, (12 + 0.5) * sx, (row + 0.5) * sz)  # coronal voxel (z 4, x 12)
+    assert (view.current_slice, sag.current_slice, cor.current_slice) == (4, 12, 23)

@@ -92,6 +92,7 @@ class SliceView(QWidget):
 
         self.graphics = KeyGraphicsView(self.handle_key)
         self.box = SliceViewBox(self.step_slice, self.drag_window, self.reset_window)
+        self.box.on_point_click = lambda pos: self.navigate_to(self.voxel_at(pos))
         self.graphics.addItem(self.box, row=0, col=0)
         self.image = pg.ImageItem()
         self.map_image = pg.ImageItem()
@@ -190,6 +191,16 @@ class SliceView(QWidget):
         if self.mode not in self.maps and self.mode not in IMAGE_MODES:
             self.mode = "signal"
         self.redraw()
+
+    def navigate_to(self, zyx, source=None) -> None:
+        """Move every plane but ``source`` (None = this axial view) through voxel ``zyx`` (a click)."""
+        if zyx is None or self.study is None:
+            return
+        if source is not None:
+            self.set_slice(int(zyx[0]))
+        for view in self.reformats:
+            if view is not source and view.frame is not None:
+                view.set_slice(int(zyx[view.frame.slice_axis]))
 
     def set_diameter(self, diameters) -> None:
         """Draw a ``TumourDiameters``' longest axial diameter on its slice (None removes it)."""

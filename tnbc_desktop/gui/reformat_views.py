@@ -6,7 +6,8 @@ A reformat is a plain slice of the study array (a strided view, never a copy of 
 its rows and columns (aspect locked) and flipped vertically so the head is on top (see
 :mod:`tnbc_desktop.core.orientation`, which also gives the edge letters). A dashed line marks the axial
 slice on screen. Mouse: wheel = this reformat's slice, left-drag = the shared window/level, ctrl +
-double-click = reset, right-drag zoom, middle-drag pan (as the axial view); keys: Up/Down = this reformat's
+double-click = reset, right-drag zoom, middle-drag pan (as the axial view), a left click moves the other
+planes through the voxel clicked; keys: Up/Down = this reformat's
 slice, ``[`` / ``]`` and ``g`` as in the axial view.
 """
 from __future__ import annotations
@@ -53,6 +54,7 @@ class PlaneView(QWidget):
         self.title.setStyleSheet("QLabel { color: #ddd; background: #222; padding: 1px 4px; }")
         self.graphics = KeyGraphicsView(self._handle_key)
         self.box = SliceViewBox(self.step_slice, owner.drag_window, owner.reset_window)
+        self.box.on_point_click = lambda pos: owner.navigate_to(self.voxel_at(pos), source=self)
         self.graphics.addItem(self.box, row=0, col=0)
         self.image, self.map_image, self.fill_image, self.outline_image = (pg.ImageItem() for _ in range(4))
         for z_order, item in enumerate((self.image, self.map_image, self.fill_image, self.outline_image)):
@@ -118,6 +120,22 @@ class PlaneView(QWidget):
         w = shape[self.frame.cols_axis] * sp[self.frame.cols_axis]
         h = shape[self.frame.rows_axis] * sp[self.frame.rows_axis]
         self.box.setRange(QRectF(0, 0, w, h), padding=0.02)
+
+    def voxel_at(self, scene_pos) -> tuple[int, int, int] | None:
+        """(z, y, x) study index of the voxel under a scene position in this plane, or None outside."""
+        study = self.owner.study
+        if study is None or self.frame is None or not self.box.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = self.box.mapSceneToView(scene_pos)
+        f, sp, shape = self.frame, study.spacing_mm, study.data.shape[1:]
+        row, col = int(np.floor(p.y() / sp[f.rows_axis])), int(np.floor(p.x() / sp[f.cols_axis]))
+        if not (0 <= row < shape[f.rows_axis] and 0 <= col < shape[f.cols_axis]):
+            return None
+        if f.flip_rows:
+            row = shape[f.rows_axis] - 1 - row
+        zyx = [0, 0, 0]
+        zyx[f.slice_axis], zyx[f.rows_axis], zyx[f.cols_axis] = self._index, row, col
+        return tuple(zyx)
 
     def section(self, volume: np.ndarray) -> np.ndarray:
         """This view's current section of a [z, y, x] volume."""

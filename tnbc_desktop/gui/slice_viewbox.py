@@ -4,7 +4,8 @@ Wheel: change slice; left-drag: window/level (horizontal = width, vertical = lev
 the press point; middle-drag: pan; ctrl + double-click: reset window/level. The box does not know about
 images; it calls back into its owner (``SliceView``) through plain callables. While a mask tool is chosen
 (``left_tool`` set, see ``gui.segment_tools``), the left button clicks / drags go to the tool instead of
-window/level, and Shift + wheel goes to the tool (brush radius, as in 3D Slicer's Paint effect).
+window/level, and Shift + wheel goes to the tool (brush radius, as in 3D Slicer's Paint effect). Otherwise a
+plain left click goes to ``on_point_click(scene_pos)`` when set: the viewer moves the other planes there.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class SliceViewBox(pg.ViewBox):
         self._on_window_drag = on_window_drag
         self._on_reset_window = on_reset_window
         self.left_tool = None  # object with tool_click/press/move/release(scene_pos) and tool_wheel(delta)
+        self.on_point_click = None  # callable(scene_pos) for a plain left click when no tool is chosen
 
     def wheelEvent(self, ev, axis=None):  # noqa: N802 (Qt naming)
         delta = ev.delta() if hasattr(ev, "delta") else ev.angleDelta().y()
@@ -64,4 +66,6 @@ class SliceViewBox(pg.ViewBox):
             self._on_reset_window()
             ev.accept()
             return
+        if self.on_point_click is not None and ev.button() == Qt.MouseButton.LeftButton and not ev.double():
+            self.on_point_click(ev.scenePos())
         ev.accept()
