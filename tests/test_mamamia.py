@@ -205,7 +205,7 @@ def trained(tmp_path_factory, table, ids12):
     names.write_text("\n".join(_names()) + "\n")
     bundle = root / "bundle.json"
     assert main(["train", str(manifest), "--out", str(bundle), "--only", str(names), "--icc-subset", "0",
-                 "--workers", "2", "--name", "MAMA-MIA TN test"]) == 0
+                 "--workers", "2", "--name", "MAMA-MIA TN test", "--report", str(root / "training.pdf")]) == 0
     return root, manifest, bundle, ids
 
 
@@ -231,6 +231,10 @@ def test_train_on_mamamia_without_pathology(trained, capsys):
     card = model_card_markdown(bundle.document)
     assert "## External validation by collection" in card and "| DUKE | ISPY1 |" in card
     assert "PRM (Model 3 + Ki-67 + LVI): not trainable: no Ki-67, LVI" in card
+    report = " ".join(" ".join(p.extract_text() or "" for p in PdfReader(str(path.parent / "training.pdf")).pages)
+                      .split())
+    assert "not trainable: no Ki-67, LVI" in report
+    assert "Model 3 external DUKE 3 (1)" in report and "Model 3 external ISPY1 3 (1)" in report
     env = bundle.training_envelope
     train_ids = [r["patient_id"] for r in rows if r["split"] == "train"]
     assert env.n_cases == len(train_ids)
@@ -249,7 +253,9 @@ def test_analyze_demo_patient_with_a_bundle_without_prm(trained, tmp_path, capsy
                  "--lvi", "absent", "--maf", str(files.maf), "--bundle", str(bundle), "--json", str(out_json),
                  "--pdf", str(out_pdf), "--no-history"]) == 0
     stdout = capsys.readouterr().out
-    preds = json.loads(out_json.read_text())["predictions"]
+    doc = json.loads(out_json.read_text())
+    assert set(doc["bundle"]["not_trainable"]) == {"prm", "gprm"}
+    preds = doc["predictions"]
     assert preds["model3"]["available"] is True
     for m in ("prm", "gprm"):
         assert preds[m]["available"] is False and preds[m]["status"] == "not available"

@@ -62,7 +62,7 @@ def result_json(result: CaseResult, report_path: Path | None = None, deidentify:
         "created_utc": None if deidentify else result.created_utc,
         "deidentified": bool(deidentify),
         "bundle": {"name": result.bundle.name, "version": result.bundle.version, "sha256": result.bundle.sha256,
-                   "is_demo": result.bundle.is_demo},
+                   "is_demo": result.bundle.is_demo, "not_trainable": dict(result.bundle.not_trainable)},
         "predictions": predictions_json(result),
         "intended_use": (result.intended_use.to_json() if result.intended_use is not None
                          else {"ok": None, "reasons": ["not checked"]}),

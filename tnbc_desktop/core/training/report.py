@@ -58,8 +58,9 @@ def _discrimination_rows(doc: dict, splits: list[str]) -> list[list[str]]:
     rows = [["Model", "Split", "n (pCR)", "AUC (95 % CI)", "Accuracy", "Sensitivity", "Specificity", "Cutoff"]]
     for name in _fitted(doc):
         m = doc["models"][name]
-        for s in splits:
-            p = (m.get("performance") or {}).get(s)
+        perf = m.get("performance") or {}
+        by_collection = [(f"external {c}", p) for c, p in sorted((perf.get("external_by_collection") or {}).items())]
+        for s, p in [(s, perf.get(s)) for s in splits] + by_collection:
             if not p:
                 rows.append([MODEL_SHORT[name], s, "-", "not evaluable", "-", "-", "-", fmt(m["cutoff"], 3)])
                 continue

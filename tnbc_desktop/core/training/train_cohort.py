@@ -236,11 +236,14 @@ def collection_performance(y, prob, cutoff: float) -> dict:
     full = performance(y, prob, cutoff)
     if full is not None:
         return full
-    from tnbc_desktop.core.training.stats import auc
+    from tnbc_desktop.core.training.stats import auc, confusion_at
 
     both = 0 < int(y.sum()) < y.size
+    conf = confusion_at(y, prob, cutoff)
     return {"n": int(y.size), "n_pcr": int(y.sum()), "auc": auc(y, np.asarray(prob, float)) if both else None,
-            "auc_ci": [None, None]}
+            "auc_ci": [None, None], "accuracy": conf["accuracy"],
+            "sensitivity": conf["sensitivity"] if y.sum() else None,
+            "specificity": conf["specificity"] if y.size > y.sum() else None}
 
 
 def _created(options: TrainOptions) -> str:
