@@ -8,6 +8,7 @@ import pydicom
 import pytest
 
 from tests.test_gui_support import make_test_bundle, write_small_patient
+from tests.test_dicom_send import storage_scp  # noqa: F401 (fixture)
 from tests.test_gui_window import WAIT_MS, make_window, messages, open_case  # noqa: F401 (fixture)
 from tnbc_desktop.core.dicom_export.pdf import document_bytes
 from tnbc_desktop.core.synthetic import CANARY
@@ -64,3 +65,27 @@ def test_export_to_dicom_of_a_nifti_case_explains_the_missing_seg(qtbot, message
     groups = {g.tracking_identifier: g for g in sr.content.get_image_measurement_groups()}
     volume = {m.name.meaning: m.value for m in groups["tumour"].get_measurements()}["Volume"]
     assert volume == pytest.approx(result.qc.mask_volume_ml) and np.isfinite(volume)
+
+
+def test_send_to_dicom_node_from_the_address_book(qtbot, messages, tmp_path, storage_scp):  # noqa: F811
+    from tnbc_desktop.core.dicom_export.send import save_nodes
+
+    node, received, _ = storage_scp
+    bundle = make_test_bundle(tmp_path / "bundle.json")
+    patient, files = write_small_patient(tmp_path / "p", layout="per-phase")
+    window = make_window(qtbot)
+    actions = {a.text(): a for a in window.menuBar().actions()[0].menu().actions()}
+    result = _analyse(qtbot, window, files, bundle)
+    actions["Send to DICOM node..."].trigger()  # empty address book: say how to add a node, send nothing
+    assert messages["shown"][-1][0] == "info" and "tnbc-desktop dicom add-node" in messages["shown"][-1][1]
+    save_nodes([node])
+    messages["answers"]["item"] = f"{node.name} ({node.host}:{node.port}, AE {node.ae_title})"
+    actions["Send to DICOM node..."].trigger()
+    with qtbot.waitSignal(window.task.finished, timeout=WAIT_MS) as blocker:
+        pass
+    notes, sent = blocker.args[0]
+    assert len(sent) == 3 and len(received) == 3 and f"Sent 3 DICOM object(s) to '{node.name}'" in \
+        window.statusBar().currentMessage()
+    seg = [ds for ds in received if ds.Modality == "SEG"][0]
+    assert str(seg.PatientID) == str(result.study.identity.patient_id)  # the session did not ask to de-identify
+    assert not [m for m in messages["shown"] if m[0] == "error"], messages["shown"]

@@ -20,7 +20,7 @@ from tnbc_desktop.errors import CancelledError, TnbcError
 from tnbc_desktop.gui import dialogs
 from tnbc_desktop.gui.bundle_panel import BundlePanel
 from tnbc_desktop.gui.curves_view import CurvesView
-from tnbc_desktop.gui.dicom_export_action import ask_export_dicom
+from tnbc_desktop.gui.dicom_export_action import ask_export_dicom, ask_send_dicom
 from tnbc_desktop.gui.exam_dialog import ask_open_exam
 from tnbc_desktop.gui.mutation_panel import MutationPanelView
 from tnbc_desktop.gui.pathology_form import PathologyForm
@@ -186,6 +186,7 @@ class MainWindow(QMainWindow, WindowBinding, CaseOpening, ResultGuard):
                                 ("Import mutation panel...", self.ask_import_maf, None),
                                 ("Export PDF report...", self.ask_export_pdf, None),
                                 ("Export to DICOM...", lambda: ask_export_dicom(self), None),
+                                ("Send to DICOM node...", lambda: ask_send_dicom(self), None),
                                 ("Save session now", self.autosave, QKeySequence.StandardKey.Save),
                                 ("Quit", self.close, QKeySequence.StandardKey.Quit)):
             action = QAction(text, self)
