@@ -167,3 +167,20 @@ def test_tool_keys_as_in_3d_slicer_work_from_the_viewer(qtbot, messages, no_mask
     assert panel.brush_spin.value() == pytest.approx(radius * 1.2 * 0.8)
     qtbot.keyClick(graphics, Qt.Key.Key_Escape)
     assert panel.tool() == "navigate" and window.viewer.view.box.left_tool is None
+
+
+def test_an_unsaved_mask_does_not_follow_the_user_to_another_study(qtbot, messages, no_mask_case, tmp_path):  # noqa: F811
+    patient, files, bundle = no_mask_case
+    other_patient, other = write_small_patient(tmp_path / "other", seed=8)
+    window = make_window(qtbot)
+    _open_study_only(qtbot, window, files, bundle)
+    seg = window.segmentation
+    x, y, z = deep_seed(patient)
+    seg.editor.dab((z, y, x), 4.0)
+    seg._edited(True)
+    window.autosave()
+    assert window.state.mask_autosave
+    with qtbot.waitSignal(window.caseLoaded, timeout=WAIT_MS):
+        window.open_case([str(other.study)], None)
+    assert seg.editor.n_voxels == 0 and window.state.mask_autosave is None
+    assert not [m for m in messages["shown"] if m[0] == "error"], messages["shown"]

@@ -50,6 +50,7 @@ class SegmentationController(QObject):
         self._preview_pending = False
         self._preview_buffer: np.ndarray | None = None
         self._autosaved = False
+        self._case_key: tuple | None = None  # (study source, mask path) of the case the editors belong to
         self.view.box.left_tool = None
         p = panel
         for name, button in p.tool_buttons.items():
@@ -74,6 +75,7 @@ class SegmentationController(QObject):
     def attach(self, case, state) -> None:
         """A case was shown: reader 1 starts from its mask (or empty), with the provenance the session holds."""
         self.study = case.study
+        self._case_key = self._key(state)
         self.segmenter = LesionSegmenter(case.study)
         self.preview, self._seed_zyx, self._preview_buffer = None, None, None
         g = case.study.geometry
@@ -92,6 +94,10 @@ class SegmentationController(QObject):
         self.panel.reader2_button.setChecked(False)
         self.panel.reader2_button.blockSignals(False)
         self._show_editor_mask(force=True)
+
+    @staticmethod
+    def _key(state) -> tuple:
+        return tuple(state.study_source), state.mask_path
 
     # ------------------------------------------------------------------ tools and mouse
     def set_tool(self, name: str) -> None:
@@ -298,6 +304,7 @@ class SegmentationController(QObject):
         def done(saved: MaskProvenance) -> None:
             editor.mark_saved(saved)
             if reader == 1:
+                self._case_key = (self._case_key[0], saved.source) if self._case_key else None
                 self.window.commit(mask_path=saved.source, mask_autosave=None, mask_provenance=saved.to_dict())
             self._update_labels()
             self.maskSaved.emit(saved.source)
@@ -306,9 +313,10 @@ class SegmentationController(QObject):
                                       done)
 
     def autosave_into(self, state):
-        """The session state to autosave: an unsaved reader-1 mask is written beside the session file."""
+        """The session state to autosave: an unsaved reader-1 mask is written beside the session file (only
+        while the state still names the case the mask was made on: opening another study or mask drops it)."""
         editor = self.editors[1]
-        if editor is None:
+        if editor is None or self._key(state) != self._case_key:
             return state
         if not editor.modified:
             return state.with_changes(mask_autosave=None, mask_provenance=editor.provenance.to_dict())
