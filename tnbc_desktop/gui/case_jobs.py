@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tnbc_desktop.core.phase_numbering import PHASE_NUMBERING_NOTE, phase_number
 from tnbc_desktop.core.study import DCEStudy, Mask, PhaseInfo
 from tnbc_desktop.errors import MaskError
 from tnbc_desktop.gui.session import SessionState
@@ -35,18 +36,20 @@ def study_source_arg(paths: list[str]) -> str | list[Path]:
 def edit_phases(study: DCEStudy, order: list[int], times: list[float]) -> DCEStudy:
     """The study with phases kept / reordered as ``order`` (loaded indices) and ``times`` (s) set by the user."""
     if sorted(set(order)) != sorted(order) or any(not 0 <= i < study.n_phases for i in order):
-        raise ValueError(f"phase order {order} is not a selection of 0..{study.n_phases - 1}")
+        raise ValueError(f"phase order {[phase_number(i) for i in order]} is not a selection of phases "
+                         f"1..{study.n_phases}")
     by_index = {p.index: p for p in study.phases}
     phases = tuple(replace(by_index.get(i, PhaseInfo(i, 0.0, "user")), index=i, time_s=float(t),
                            source_tag="user" if float(t) != by_index.get(i, PhaseInfo(i, -1.0, "")).time_s
                            else by_index[i].source_tag)
                    for i, t in zip(order, times))
     unchanged = list(order) == list(range(study.n_phases)) and np.allclose(times, study.phase_times_s)
+    note = f"phases edited by the user: order {[phase_number(i) for i in order]} ({PHASE_NUMBERING_NOTE})"
     source_images = tuple(study.source_images[i] for i in order) if study.source_images else ()
     return replace(study, data=study.data[list(order)], phase_times_s=tuple(float(t) for t in times),
                    phases=phases, source_images=source_images,
                    timing_source=study.timing_source if unchanged else "user (phase table)",
-                   notes=study.notes + (() if unchanged else (f"phases edited by the user: order {order}",)))
+                   notes=study.notes + (() if unchanged else (note,)))
 
 
 def load_case(state: SessionState, progress=None) -> LoadedCase:

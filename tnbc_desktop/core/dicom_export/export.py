@@ -22,6 +22,7 @@ from tnbc_desktop.core.dicom_export.deid import DicomDeidentifier
 from tnbc_desktop.core.dicom_export.pdf import build_encapsulated_pdf
 from tnbc_desktop.core.dicom_export.seg import NO_DICOM_SOURCE, SegSeries, build_seg, read_source_datasets, save_dataset
 from tnbc_desktop.core.dicom_export.sr import build_measurement_report
+from tnbc_desktop.core.phase_numbering import phase_number
 from tnbc_desktop.core.report.deid import identifier_strings
 from tnbc_desktop.errors import OutputError
 
@@ -77,7 +78,8 @@ def export_case_dicom(result: CaseResult, report_pdf: str | Path, out_dir: str |
         seg = build_seg(sources, segments, SegSeries(series_description="tnbc-desktop tumour, habitats, ring"),
                         geometry=result.study.geometry)
         reference = sources[0]
-        notes.append(f"SEG references the {len(result.study.source_images[phase])} image(s) of phase {phase} "
+        notes.append(f"SEG references the {len(result.study.source_images[phase])} image(s) of phase "
+                     f"{phase_number(phase)} "
                      "(early post-contrast)")
     else:
         reference = _reference_without_source(result)

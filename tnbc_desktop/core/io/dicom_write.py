@@ -201,7 +201,7 @@ class _Writer:
             series_uid = self.uid("series", p)
             clock = _BASE_CLOCK_S + float(t)
             for z in range(self.study.geometry.shape[0]):
-                ds = self.slice_dataset(p, z, series_uid, 100 + p, f"DCE phase {p}")
+                ds = self.slice_dataset(p, z, series_uid, 100 + p, f"DCE phase {p + 1}")
                 ds.SeriesTime = ds.AcquisitionTime = ds.ContentTime = _tm(clock)
                 ds.InstanceNumber = z + 1
                 self.save(ds, MR_IMAGE, self.out_dir / f"phase_{p:02d}" / f"IM_{z + 1:04d}.dcm")

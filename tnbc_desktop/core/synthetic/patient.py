@@ -131,7 +131,7 @@ def make_patient(seed: int, shape=DEFAULT_SHAPE, spacing_mm=DEFAULT_SPACING_MM,
                         origin_mm=tuple(round(-0.5 * n * s, 2) for n, s in zip(shape[::-1], spacing_mm[::-1])))
     identity = synthetic_identity(seed)
     phases = tuple(PhaseInfo(index=i, time_s=t, source_tag="synthetic", series_number=i + 1,
-                             series_description=f"DCE phase {i} ({t:g} s)", n_slices=shape[0])
+                             series_description=f"DCE phase {i + 1} ({t:g} s)", n_slices=shape[0])
                    for i, t in enumerate(times))
     study = DCEStudy(data=data, phase_times_s=times, geometry=geometry, phases=phases, layout="synthetic",
                      timing_source="synthetic", source=f"synthetic patient seed {seed}",
