@@ -261,3 +261,15 @@ def test_a_click_moves_the_other_planes_through_the_voxel(qtbot, flip_z):
     row = z if flip_z else nz - 1 - z
     click(cor, (12 + 0.5) * sx, (row + 0.5) * sz)  # coronal voxel (z 4, x 12)
     assert (view.current_slice, sag.current_slice, cor.current_slice) == (4, 12, 23)
+
+
+def test_help_menu_explains_the_viewer(qtbot, monkeypatch):
+    from tests.test_gui_window import make_window
+    from tnbc_desktop.gui import dialogs
+
+    shown = []
+    monkeypatch.setattr(dialogs, "show_message", lambda parent, kind, title, text: shown.append(text))
+    window = make_window(qtbot)
+    actions = {a.text(): a for menu in window.menuBar().actions() if menu.menu() for a in menu.menu().actions()}
+    actions["Viewer mouse and keys"].trigger()
+    assert "ctrl + double-click" in shown[-1] and "subtraction" in shown[-1]

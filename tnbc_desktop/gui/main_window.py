@@ -29,7 +29,7 @@ from tnbc_desktop.gui.results_panel import ResultsPanel
 from tnbc_desktop.gui.segment_panel import SegmentToolsPanel
 from tnbc_desktop.gui.segment_tools import SegmentationController, install_mask_menu
 from tnbc_desktop.gui.session import SessionState, SessionStore
-from tnbc_desktop.gui.viewer_panel import ViewerPanel
+from tnbc_desktop.gui.viewer_panel import VIEWER_HELP, ViewerPanel
 from tnbc_desktop.gui.case_opening import CaseOpening
 from tnbc_desktop.gui.result_guard import ResultGuard
 from tnbc_desktop.gui.window_binding import WindowBinding
@@ -202,6 +202,9 @@ class MainWindow(QMainWindow, WindowBinding, CaseOpening, ResultGuard):
             self, "info", "About TNBC Desktop", f"{RESEARCH_USE_NOTICE}\n\n{DEMO_BUNDLE_NOTICE} "
             "(shown whenever the selected bundle is the demo bundle)."))
         help_menu.addAction(about)
+        viewer_help = QAction("Viewer mouse and keys", self)
+        viewer_help.triggered.connect(lambda: dialogs.show_message(self, "info", "Viewer", VIEWER_HELP))
+        help_menu.addAction(viewer_help)
         install_mask_menu(self, self.segmentation, help_menu)
 
     def _fill_recent_menu(self) -> None:

@@ -17,6 +17,17 @@ from tnbc_desktop.gui.overlays import OverlayToggles, habitat_legend_rows
 from tnbc_desktop.gui.palette import OUTLINE_COLOUR, RING_COLOUR, hex_colour
 
 
+VIEWER_HELP = (
+    "Mouse (3D Slicer conventions): wheel = slice; left-drag = window/level; ctrl + double-click = reset the "
+    "window; right-drag = zoom; middle-drag = pan; left click = move the other planes through that voxel.\n"
+    "Keys over a view: Up/Down = slice; [ and ] = phase; g = overlays on/off.\n"
+    "Display: DCE signal, subtraction (phase shown - phase 1, the early phase by default), MIP of that "
+    "subtraction, or a kinetic map (the habitat fill is hidden under a map; the opacity slider brings it "
+    "back). Letters at the edges: patient Right/Left, Anterior/Posterior, Superior/Inferior from the "
+    "study's orientation. Ruler: drag its ends; lengths in mm. The dashed line is the tumour's longest axial "
+    "diameter, on its slice.")
+
+
 def _swatch(rgb) -> str:
     return f'<span style="background-color:{hex_colour(rgb)}">&nbsp;&nbsp;&nbsp;&nbsp;</span>'
 
