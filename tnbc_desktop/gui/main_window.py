@@ -26,8 +26,8 @@ from tnbc_desktop.gui.mutation_panel import MutationPanelView
 from tnbc_desktop.gui.pathology_form import PathologyForm
 from tnbc_desktop.gui.phase_table import PhaseTable
 from tnbc_desktop.gui.results_panel import ResultsPanel
-from tnbc_desktop.gui.segment_panel import SegmentToolsPanel
-from tnbc_desktop.gui.segment_tools import SegmentationController, install_mask_menu
+from tnbc_desktop.gui.segment_panel import SegmentToolsPanel, install_mask_menu
+from tnbc_desktop.gui.segment_tools import SegmentationController
 from tnbc_desktop.gui.session import SessionState, SessionStore
 from tnbc_desktop.gui.viewer_panel import VIEWER_HELP, ViewerPanel
 from tnbc_desktop.gui.case_opening import CaseOpening

@@ -1,4 +1,4 @@
-"""Widgets of the tumour-mask tools (no behaviour here; :mod:`tnbc_desktop.gui.segment_tools` drives them).
+"""Widgets, the Mask menu and the key help of the tumour-mask tools (behaviour: :mod:`tnbc_desktop.gui.segment_tools`).
 
 Tools: Navigate (Esc), Seed (semi-automatic lesion from a click, threshold slider = live preview, Accept /
 Reject), Paint and Erase (brush radius in mm, on the slice or a 3D sphere), Fill (the enclosed region
@@ -117,3 +117,34 @@ class SegmentToolsPanel(QWidget):
 
     def set_tool(self, name: str) -> None:
         self.tool_buttons[name].setChecked(True)
+
+
+def install_mask_menu(window, controller, help_menu) -> None:
+    """The Mask menu (tools and their keys) and the Help entry listing the keys; ``controller`` is the
+    window's :class:`~tnbc_desktop.gui.segment_tools.SegmentationController`."""
+    from PySide6.QtGui import QAction, QKeySequence
+
+    from tnbc_desktop.gui import dialogs
+
+    menu = window.menuBar().addMenu("&Mask")
+    entries = (("Navigate", lambda: controller.set_tool("navigate"), ["Esc"]),
+               ("Seed (semi-automatic lesion)", lambda: controller.set_tool("seed"), ["S"]),
+               ("Paint", lambda: controller.set_tool("paint"), ["P"]),
+               ("Erase", lambda: controller.set_tool("erase"), ["E"]),
+               ("Fill enclosed region", lambda: controller.set_tool("fill"), ["F"]),
+               ("Accept preview", controller.accept, ["Return"]),
+               ("Clear slice", controller.clear_slice, ["Del"]),
+               ("Undo", controller.undo, ["Ctrl+Z"]),
+               ("Redo", controller.redo, ["Ctrl+Y", "Ctrl+Shift+Z"]),
+               ("Larger brush", lambda: controller.scale_brush(1.2), ["+", "="]),
+               ("Smaller brush", lambda: controller.scale_brush(0.8), ["-"]),
+               ("Save mask...", controller.ask_save, []))
+    for text, slot, keys in entries:
+        action = QAction(text, window)
+        if keys:
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        action.triggered.connect(slot)
+        menu.addAction(action)
+    keys = QAction("Mask tools and keys", window)
+    keys.triggered.connect(lambda: dialogs.show_message(window, "info", "Mask tools and keys", KEY_HELP))
+    help_menu.addAction(keys)

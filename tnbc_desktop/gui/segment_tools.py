@@ -359,32 +359,3 @@ class SegmentationController(QObject):
         self.editors[2] = MaskEditor(g.shape, g.spacing_mm, mask.array, MaskProvenance.from_file(path))
         self._update_labels()
 
-
-def install_mask_menu(window, controller: SegmentationController, help_menu) -> None:
-    """The Mask menu (tools and their keys) and the Help entry listing the keys."""
-    from PySide6.QtGui import QAction, QKeySequence
-
-    from tnbc_desktop.gui.segment_panel import KEY_HELP
-
-    menu = window.menuBar().addMenu("&Mask")
-    entries = (("Navigate", lambda: controller.set_tool("navigate"), ["Esc"]),
-               ("Seed (semi-automatic lesion)", lambda: controller.set_tool("seed"), ["S"]),
-               ("Paint", lambda: controller.set_tool("paint"), ["P"]),
-               ("Erase", lambda: controller.set_tool("erase"), ["E"]),
-               ("Fill enclosed region", lambda: controller.set_tool("fill"), ["F"]),
-               ("Accept preview", controller.accept, ["Return"]),
-               ("Clear slice", controller.clear_slice, ["Del"]),
-               ("Undo", controller.undo, ["Ctrl+Z"]),
-               ("Redo", controller.redo, ["Ctrl+Y", "Ctrl+Shift+Z"]),
-               ("Larger brush", lambda: controller.scale_brush(1.2), ["+", "="]),
-               ("Smaller brush", lambda: controller.scale_brush(0.8), ["-"]),
-               ("Save mask...", controller.ask_save, []))
-    for text, slot, keys in entries:
-        action = QAction(text, window)
-        if keys:
-            action.setShortcuts([QKeySequence(k) for k in keys])
-        action.triggered.connect(slot)
-        menu.addAction(action)
-    keys = QAction("Mask tools and keys", window)
-    keys.triggered.connect(lambda: dialogs.show_message(window, "info", "Mask tools and keys", KEY_HELP))
-    help_menu.addAction(keys)
