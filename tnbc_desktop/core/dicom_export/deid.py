@@ -13,8 +13,10 @@ Rules, applied to every element at every sequence depth:
   19000101 / 000000 (PS3.15 action "D") rather than a real date;
 - accession number, study ID, patient sex/age/size/weight are emptied; institution, address, other patient IDs
   and the other identifying attributes listed in ``REMOVED_KEYWORDS`` are deleted, as are private elements;
-- every remaining text value (AE, AS, CS, LO, LT, SH, ST, UC, UT) passes through the report's
-  :class:`~tnbc_desktop.core.report.deid.Redactor` (the patient's identifier strings, input paths, sample ID).
+- every remaining text value (AE, AS, LO, LT, SH, ST, UC, UT) passes through the report's
+  :class:`~tnbc_desktop.core.report.deid.Redactor` (the patient's identifier strings, input paths, sample ID),
+  except coded-concept vocabulary (code values, meanings, schemes: ``CODE_KEYWORDS``) and CS defined terms,
+  which come from code tables, not from the patient's data.
 Patient Identity Removed = YES and the De-identification Method (code DCM 113100, Basic Application
 Confidentiality Profile) are set.
 """
@@ -43,7 +45,11 @@ REMOVED_KEYWORDS = (
     "MilitaryRank", "BranchOfService", "RegionOfResidence", "CountryOfResidence", "StudyComments",
     "RequestAttributesSequence", "ReferencedPatientSequence", "AdmissionID", "ServiceEpisodeID",
 )
-TEXT_VRS = {"AE", "AS", "CS", "LO", "LT", "SH", "ST", "UC", "UT"}
+TEXT_VRS = {"AE", "AS", "LO", "LT", "SH", "ST", "UC", "UT"}
+# coded-concept vocabulary (the app's and DICOM's code tables), never copied from the patient's data: a word of
+# an identifier (e.g. "Breast" in an institution name) must not erase the code meaning "Breast"
+CODE_KEYWORDS = {"CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "CodeMeaning", "LongCodeValue",
+                 "URNCodeValue", "CodingSchemeName", "CodingSchemeResponsibleOrganization"}
 
 
 class DicomDeidentifier:
@@ -103,5 +109,5 @@ class DicomDeidentifier:
                 elem.value = ""
             elif vr in ("DA", "TM", "DT"):
                 elem.value = TYPE1_DUMMIES.get(elem.keyword, "")
-            elif vr in TEXT_VRS:
+            elif vr in TEXT_VRS and elem.keyword not in CODE_KEYWORDS:
                 elem.value = ([self.redact(v) for v in elem.value] if elem.VM > 1 else self.redact(elem.value))
