@@ -174,3 +174,21 @@ def test_a_mutation_file_of_another_patient_asks_and_no_imports_nothing(qtbot, m
     window.import_maf(str(files_a.maf))  # A's own sample: no question
     assert len(messages["asked"]) == asked + 1
     assert window.mutation_view.panel is not None and window.state.maf_path == str(files_a.maf)
+
+
+def test_a_dicom_seg_of_another_study_asks_and_no_keeps_the_mask(qtbot, messages, two_patients, tmp_path):
+    from tnbc_desktop.core.io.masks import load_mask
+    from tnbc_desktop.core.io.study_loader import load_study
+    from tnbc_desktop.core.segmentation.save import save_mask
+
+    (_a, files_a), (_b, files_b), bundle = two_patients
+    study_b = load_study(files_b.study)
+    seg_b = tmp_path / "b_seg.dcm"
+    save_mask(load_mask(files_b.mask, study_b.geometry).array, study_b, seg_b)
+    window = make_window(qtbot)
+    open_case(qtbot, window, files_a, bundle)
+    before = window.case
+    messages["answers"]["yes_no"] = False
+    assert window.open_mask(str(seg_b)) is None
+    assert "another study" in messages["asked"][-1]
+    assert window.case is before and window.state.mask_path == str(files_a.mask)
