@@ -168,3 +168,15 @@ def test_another_study_needs_the_users_choice(tmp_path, tag):
     loaded = load_study(tmp_path, allow_mixed_study=True)
     assert loaded.n_phases == 4
     assert any(n.startswith("warning:") and tag in n for n in loaded.notes)
+
+
+def test_analyze_arguments_carry_the_series_choice_into_the_case_inputs():
+    from tnbc_desktop.cli import build_parser
+    from tnbc_desktop.cli.analyze import inputs_from_args
+
+    args = build_parser().parse_args(["analyze", "--study", "exam", "--mask", "m.nii.gz", "--series", "200,201",
+                                      "--allow-mixed-study"])
+    inputs = inputs_from_args(args, args.study[0], args.mask)
+    assert inputs.series == (200, 201) and inputs.allow_mixed_study is True
+    gui = build_parser().parse_args(["gui", "--series", "7"])
+    assert gui.series == "7"

@@ -94,36 +94,47 @@ def _diffusion_extra(ds, volume: int) -> None:
     ds.ScanningSequence = ["EP", "SE"]
 
 
-def _derived(x: _ExtraSeries, study: DCEStudy) -> None:
-    """Subtraction (last phase - phase 0) on the DCE grid, and 3 MIP images of it."""
+def _derived(x: _ExtraSeries, study: DCEStudy, all_subtractions: bool) -> list[int]:
+    """Subtraction (last phase - phase 0, or every post-contrast phase - phase 0) on the DCE grid, and 3 MIP
+    images of the last; returns the series numbers written."""
     w = x.w
-    sub = np.clip(study.data[-1] - study.data[0], 0, None)
-    scale = 60000.0 / max(float(sub.max()), 1e-6)
     orientation = (*w.row_dir, *w.col_dir)
-    for z in range(study.geometry.shape[0]):
-        x.image(500, z, "SUB last-pre", ("DERIVED", "SECONDARY", "SUBTRACTION"), w.position(z), orientation,
-                (w.dy, w.dx), study.geometry.shape[1:], _BASE_CLOCK_S + 900, None, "sub",
-                pixels=np.rint(sub[z] * scale))
+    posts = range(1, study.data.shape[0]) if all_subtractions else [study.data.shape[0] - 1]
+    numbers = []
+    for k, p in enumerate(posts):
+        sub = np.clip(study.data[p] - study.data[0], 0, None)
+        scale = 60000.0 / max(float(sub.max()), 1e-6)
+        number = 500 if k == len(posts) - 1 else 502 + k
+        for z in range(study.geometry.shape[0]):
+            x.image(number, z, f"SUB {p}-pre", ("DERIVED", "SECONDARY", "SUBTRACTION"), w.position(z),
+                    orientation, (w.dy, w.dx), study.geometry.shape[1:], _BASE_CLOCK_S + 900 + k, None,
+                    f"sub{p}", pixels=np.rint(sub[z] * scale))
+        numbers.append(number)
     mip = np.rint(sub.max(axis=0) * scale)
     for k in range(3):
         x.image(501, k, "MIP SUB", ("DERIVED", "SECONDARY", "MIP"), w.position(0), orientation, (w.dy, w.dx),
                 study.geometry.shape[1:], _BASE_CLOCK_S + 901, None, "mip", pixels=mip)
+    return numbers + [501]
 
 
 def write_exam(study: DCEStudy, out_dir: str | Path, dce_layout: str = "per-phase",
-               sequence: MRSequence = MRSequence()) -> WrittenExam:
-    """Write the whole-exam export of ``study`` under ``out_dir`` (DCE in ``out_dir/dce``)."""
+               sequence: MRSequence | None = None, other_slices: int = 4, all_subtractions: bool = False
+               ) -> WrittenExam:
+    """Write the whole-exam export of ``study`` under ``out_dir`` (DCE in ``out_dir/dce``). ``other_slices``:
+    slices of the T2 and of each diffusion volume; ``all_subtractions``: one subtraction series per
+    post-contrast phase (as many scanners export), else only the last."""
+    sequence = MRSequence() if sequence is None else sequence
     out = Path(out_dir)
     write_dicom_study(study, out / "dce", layout=dce_layout, sequence=sequence)
     x = _ExtraSeries(study, out)
     _localizer(x)
-    x.axial_stack(2, "Ax T2 FS", ("ORIGINAL", "PRIMARY", "OTHER"), 4, (20, 16), MRSequence(90.0, 4000.0, 85.0, "SE"),
-                  _BASE_CLOCK_S - 400, "t2")
-    x.axial_stack(3, "Ax DWI b0 b800", ("ORIGINAL", "PRIMARY", "OTHER"), 4, (16, 16),
+    x.axial_stack(2, "Ax T2 FS", ("ORIGINAL", "PRIMARY", "OTHER"), other_slices, (20, 16),
+                  MRSequence(90.0, 4000.0, 85.0, "SE"), _BASE_CLOCK_S - 400, "t2")
+    x.axial_stack(3, "Ax DWI b0 b800", ("ORIGINAL", "PRIMARY", "OTHER"), other_slices, (16, 16),
                   MRSequence(90.0, 5000.0, 70.0, "EP\\SE"), _BASE_CLOCK_S - 300, "dwi", extra=_diffusion_extra,
                   volumes=2)
-    _derived(x, study)
-    roles = ((1, "localizer"), (2, "other"), (3, "diffusion"), (500, "derived"), (501, "derived"))
+    derived = _derived(x, study, all_subtractions)
+    roles = ((1, "localizer"), (2, "other"), (3, "diffusion")) + tuple((n, "derived") for n in derived)
     return WrittenExam(folder=out, dce_folder=out / "dce", roles=roles)
 
 
