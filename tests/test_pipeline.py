@@ -275,3 +275,15 @@ def test_a_bundle_with_each_schema_msi_connectivity_runs(case_files, tmp_path):
         assert res.predictions["model1"].available
         seen.add(res.msi["MSI_H1H2"])
     assert len(seen) == len(allowed)  # the neighbourhoods differ, so each run really used its own
+
+
+def test_bundle_info_counts_the_features_of_the_bundle_s_parameter_file(case_files):
+    """Oracle: the number of names a full extraction with the shipped parameter file gives (names.py)."""
+    from tnbc_desktop.core.features.names import all_feature_names
+    from tnbc_desktop.core.features.params import load_params
+    from tnbc_desktop.core.pipeline import analyze_case
+
+    _, files, bundle = case_files
+    res = analyze_case(_inputs(files, bundle), None)
+    assert res.bundle.full_feature_count == len(all_feature_names(load_params().image_type_names())) == 11_238
+    assert res.qc.registration.startswith("off")

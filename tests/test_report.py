@@ -216,3 +216,18 @@ def test_killed_writer_never_leaves_partial_pdf(tmp_path):
         assert target.exists()  # the first round always finished one write
         assert len(PdfReader(str(target)).pages) == 2
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".pdf") and p != target]
+
+
+def test_feature_count_and_registration_lines_come_from_the_bundle_and_the_run(tmp_path):
+    """The limitations line is computed: the bundle's full feature count against the paper's 11,258, and the
+    run's registration status (here set to values no constant in the code could print)."""
+    from dataclasses import replace
+
+    res = fake_case_result()
+    res = replace(res, bundle=replace(res.bundle, full_feature_count=11_238),
+                  qc=replace(res.qc, registration="rigid, test value 7"))
+    _, text, _ = pdf_text(write_report(res, tmp_path / "a.pdf"))
+    assert "(11,238 vs 11,258; SPEC 6)" in text and "registration between phases: rigid, test value 7" in text
+    res = replace(res, bundle=replace(res.bundle, full_feature_count=11_258))
+    _, text, _ = pdf_text(write_report(res, tmp_path / "b.pdf"))
+    assert "as in the paper (11,258)" in text and "11,238" not in text

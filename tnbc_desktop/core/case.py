@@ -136,6 +136,7 @@ class BundleInfo:
     performance: tuple[ModelPerformance, ...] = ()
     notes: tuple[str, ...] = ()
     path: str = ""
+    full_feature_count: int | None = None  # names of a full extraction with the bundle's parameter file
     not_trainable: tuple[tuple[str, str], ...] = ()  # (model, what its training cohort lacked)
 
     @classmethod
@@ -166,7 +167,17 @@ class BundleInfo:
                    intended_use=str(doc.get("intended_use", "")), outcome=str(card.get("outcome") or "pCR"),
                    training_cohort=cohort, performance=tuple(perf), notes=notes,
                    path=str(getattr(bundle, "source", "")),
-                   not_trainable=tuple((getattr(bundle, "not_trainable", None) or {}).items()))
+                   not_trainable=tuple((getattr(bundle, "not_trainable", None) or {}).items()),
+                   full_feature_count=_full_feature_count(bundle))
+
+
+def _full_feature_count(bundle: Any) -> int | None:
+    settings = getattr(bundle, "settings", None)
+    if settings is None:
+        return None
+    from tnbc_desktop.core.features.extract import feature_count
+
+    return feature_count(settings.params)
 
 
 def _auc(perf: dict) -> tuple[float | None, float | None, float | None]:

@@ -24,9 +24,23 @@ LIMITATIONS = (
     "coefficients are not public, so the bundle named above was fitted separately (TRIPOD 15a/15b).",
     "Calibration may need updating at a new site, scanner or protocol (TRIPOD 17). Habitat clustering and "
     "radiomic features depend on acquisition timing, resolution and the tumour outline.",
-    "Feature count differs from the paper (11,238 vs 11,258; SPEC 6); registration between phases is off by "
-    "default; reference survival curves come from the bundle's training cohort.",
 )
+#: radiomic + kinetic + MSI features the paper reports extracting (SPEC 6)
+PAPER_FEATURE_COUNT = 11_258
+
+
+def limitations(result: CaseResult) -> tuple[str, ...]:
+    """:data:`LIMITATIONS` plus the line computed from this bundle and this run: the bundle's full feature
+    count against the paper's, and whether the phases were registered."""
+    n = result.bundle.full_feature_count
+    if n is None:
+        count = "the bundle does not say how many features its parameter file gives"
+    elif n == PAPER_FEATURE_COUNT:
+        count = f"feature count as in the paper ({n:,})"
+    else:
+        count = f"feature count differs from the paper ({n:,} vs {PAPER_FEATURE_COUNT:,}; SPEC 6)"
+    return LIMITATIONS + (f"{count[0].upper()}{count[1:]}; registration between phases: {result.qc.registration}; "
+                          "reference survival curves come from the bundle's training cohort.",)
 
 
 def _identity_block(result: CaseResult, deidentify: bool, st, now: datetime | None) -> Table:
@@ -261,7 +275,7 @@ def page_two(result: CaseResult, redact: Redactor, st, versions: dict[str, str])
     n_cols = 4
     rows = [items[i:i + n_cols] + [""] * (n_cols - len(items[i:i + n_cols])) for i in range(0, len(items), n_cols)]
     out += [text("Software versions", st["h2"]), table(rows, st["small"], header=False)]
-    out += [text("Limitations", st["h2"])] + [text(f"- {line}", st["body"]) for line in LIMITATIONS]
+    out += [text("Limitations", st["h2"])] + [text(f"- {line}", st["body"]) for line in limitations(result)]
     return out
 
 
