@@ -3,7 +3,7 @@
 Run: ``python bench/gui_screenshots.py [--out DIR] [--bundle B]`` (re-executes itself under ``xvfb-run`` when
 no DISPLAY is set). Writes ``DIR/01_loaded.png`` (case loaded) and ``DIR/02_analysed.png`` (after the analysis)
 using the same scripted mode as ``tnbc-desktop gui --demo [--analyze] --screenshot PNG``. Without a shipped
-bundle in ``models/`` it uses the tiny stand-in bundle from ``tests/test_gui_support.py`` (say so in captions).
+bundle in ``models/`` it uses the tiny stand-in bundle from ``tests/builders.py`` (say so in captions).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def default_bundle(out: Path) -> str:
     if shipped:
         return str(shipped[0])
     sys.path.insert(0, str(REPO))
-    from tests.test_gui_support import make_test_bundle
+    from tests.builders import make_test_bundle
 
     print("no shipped bundle in models/: using the tiny stand-in test bundle")
     return str(make_test_bundle(out / "standin_bundle.json"))

@@ -291,13 +291,13 @@ def _text_cases() -> list[BadCase]:
 
     def pdf(name, patient_name, sample):
         def build(work, base):
-            from tests.test_report import fake_case_result
+            from tests.builders import fake_case_result
             from tnbc_desktop.core.report import write_report
             result = fake_case_result(name=patient_name, sample=sample)
             return lambda: write_report(result, work / "report.pdf")
 
         def check(path, base):
-            from tests.test_report import pdf_text
+            from tests.builders import pdf_text
             n, text, _ = pdf_text(path)
             _assert(n == 2, f"{n} pages")
             flat = "".join(text.split())

@@ -8,44 +8,15 @@ import pickle
 import pytest
 
 from tnbc_desktop.cli import main as cli_main
-from tnbc_desktop.core.bundle import (DEMO_NOTICE, assemble_bundle, content_sha256, is_known_feature_name,
+from tnbc_desktop.core.bundle import (DEMO_NOTICE, content_sha256, is_known_feature_name,
                                       load_bundle, save_bundle)
 from tnbc_desktop.errors import BundleError
-
-M1 = ["H1__original_firstorder_Mean", "ring__wavelet-LLH_glcm_Contrast"]
-M2 = ["kin_mean__log-sigma-2-0-mm-3D_firstorder_Mean", "kin_var__original_glszm_ZoneEntropy"]
+from tests.builders import M1, M2, example_bundle_dict
 
 
-def _model(features, coefs, intercept=-0.2, cutoff=0.4, means=None, sds=None):
-    p = len(features)
-    cov = [[0.04 if i == j else 0.01 for j in range(p + 1)] for i in range(p + 1)]
-    out = {"description": "test", "features": list(features), "z_mean": means or [0.0] * p, "z_sd": sds or [1.0] * p,
-            "coefficients": list(coefs), "intercept": intercept, "covariance": cov, "cutoff": cutoff,
-            "input_range": {"min": [-3.0] * p, "max": [3.0] * p},
-            "performance": {"training": {"n": 100, "auc": 0.8, "auc_ci": [0.7, 0.9]}, "validation": None},
-            "survival": None}
-    if means:
-        out["input_range"] = {"min": [m - 3 * s for m, s in zip(means, sds)],
-                              "max": [m + 3 * s for m, s in zip(means, sds)]}
-    return out
 
 
-def example_bundle_dict(is_demo: bool = True) -> dict:
-    """A small valid bundle document (unsealed) used by the bundle and predict tests."""
-    models = {"model1": _model(M1, [0.8, -0.5]), "model2": _model(M2, [0.6, 0.3]),
-              "model3": _model(M1 + M2, [0.7, -0.4, 0.5, 0.2], means=[10.0, 1.0, 5.0, 2.0], sds=[2.0, 0.5, 1.0, 4.0]),
-              "prm": _model(["radscore_model3", "ki67_high", "lvi"], [1.0, 0.5, -1.2], cutoff=0.37),
-              "gprm": _model(["radscore_model3", "ki67_high", "lvi", "vaf_sum"], [1.0, 0.4, -1.1, 3.0], cutoff=0.16)}
-    habitat = {"feature_order": ["WIS", "WOS", "SER", "PE"], "scaler_mean": [1.0, 0.1, 1.2, 80.0],
-               "scaler_sd": [0.5, 0.2, 0.3, 30.0], "centroids_z": [[-1, -1, -1, -1], [0, 0, 0, 0], [1, 1, 1, 1]],
-               "winsor_low": [0, -5, 0, 0], "winsor_high": [10, 5, 3, 400], "ser_clip": 3.0, "slopes": "relative"}
-    from tnbc_desktop.core.features.params import load_params
 
-    extraction = {"pyradiomics_params_file": "radiomics_params.yaml", "pyradiomics_params_sha256": load_params().sha256,
-                  "kinetic_settings": {"early_phase": 1}, "ring_width_mm": 5.0, "msi_connectivity": "2d-8"}
-    return assemble_bundle(name="test-bundle", version="0.0.1", models=models, habitat_model=habitat,
-                           extraction=extraction, is_demo=is_demo,
-                           training_cohort={"n": 100, "pcr_rate": 0.4, "source": "synthetic", "dates": "n/a"})
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import sys
 import pytest
 from pypdf import PdfReader
 
-from tests.test_pipeline import make_test_bundle, write_small_patient
+from tests.builders import make_test_bundle, write_small_patient
 from tnbc_desktop.cli import main
 from tnbc_desktop.cli.analyze import ProgressPrinter
 

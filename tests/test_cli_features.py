@@ -86,7 +86,7 @@ def test_csv_output_equals_json_and_in_process_extraction(json_run, patient_file
 
 
 def _parity_bundle(path, **extraction):
-    from tests.test_bundle import example_bundle_dict
+    from tests.builders import example_bundle_dict
     from tnbc_desktop.core.bundle import load_bundle, save_bundle
 
     doc = example_bundle_dict()

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from tests.test_io_dicom import make_study
+from tests.builders import random_study as make_study
 from tnbc_desktop.core.io.dicom_write import write_dicom_study
 from tnbc_desktop.core.io.volumes import sidecar_path, write_study_nifti, write_volume
 

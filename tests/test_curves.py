@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_kinetics import make_study
+from tests.builders import curves_study as make_study
 from tnbc_desktop.core.curves import classify_curve, region_curve, voxel_curve
 from tnbc_desktop.errors import MaskError
 

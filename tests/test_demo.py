@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from pypdf import PdfReader
 
-from tests.test_pipeline import make_test_bundle
+from tests.builders import make_test_bundle
 from tnbc_desktop import DEMO_BUNDLE_NOTICE
 from tnbc_desktop.cli import main
 

@@ -18,7 +18,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from tests.test_pipeline import make_test_bundle, write_small_patient
+from tests.builders import make_test_bundle, write_small_patient
 from tnbc_desktop.cli import main
 from tnbc_desktop.cli.analyze import result_json
 from tnbc_desktop.core.case import CaseInputs

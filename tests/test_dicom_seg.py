@@ -17,7 +17,7 @@ MAS = codes.SCT.MorphologicallyAbnormalStructure
 
 @pytest.fixture(scope="module")
 def dicom_case(tmp_path_factory):
-    from tests.test_pipeline import write_small_patient
+    from tests.builders import write_small_patient
 
     root = tmp_path_factory.mktemp("segcase")
     patient, files = write_small_patient(root / "p", seed=8, layout="per-phase")
@@ -78,7 +78,7 @@ def test_mask_loader_takes_the_tumour_segment_of_a_multi_segment_seg(dicom_case,
 
 
 def test_seg_of_an_enhanced_multiframe_study(tmp_path):
-    from tests.test_pipeline import write_small_patient
+    from tests.builders import write_small_patient
 
     _, files = write_small_patient(tmp_path / "p", seed=8, layout="enhanced")
     study = load_study(files.study)

@@ -6,32 +6,12 @@ import socket
 
 import pydicom
 import pytest
-from pynetdicom import AE, StoragePresentationContexts, evt
 
 from tnbc_desktop.cli import main
 from tnbc_desktop.core.dicom_export.pdf import build_encapsulated_pdf, document_bytes
 from tnbc_desktop.core.dicom_export.seg import save_dataset
 from tnbc_desktop.core.dicom_export.send import DicomNode, find_node, load_nodes, save_nodes, send_files
 from tnbc_desktop.errors import ConfigError, OutputError
-
-
-@pytest.fixture
-def storage_scp():
-    """A storage SCP on 127.0.0.1 (free port) keeping what it receives; ``status`` is what it answers."""
-    received, answer = [], {"status": 0x0000}
-
-    def on_store(event):
-        ds = event.dataset
-        ds.file_meta = event.file_meta
-        received.append(ds)
-        return answer["status"]
-
-    ae = AE(ae_title="TEST_SCP")
-    ae.require_called_aet = True  # as a PACS does: the wrong AE title is refused
-    ae.supported_contexts = StoragePresentationContexts
-    server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
-    yield DicomNode("test pacs", "127.0.0.1", server.server_address[1], "TEST_SCP"), received, answer
-    server.shutdown()
 
 
 def _pdf_objects(tmp_path, n=2) -> list:
@@ -106,7 +86,7 @@ def test_cli_add_node_and_send_a_folder(storage_scp, tmp_path, capsys):
 
 
 def test_analyze_sends_its_dicom_objects(storage_scp, tmp_path, capsys):
-    from tests.test_pipeline import make_test_bundle, write_small_patient
+    from tests.builders import make_test_bundle, write_small_patient
 
     node, received, _ = storage_scp
     main(["dicom", "add-node", node.name, node.host, str(node.port), node.ae_title])

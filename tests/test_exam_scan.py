@@ -14,7 +14,7 @@ import pydicom
 import pytest
 
 from tests.helpers import shared_data
-from tests.test_io_dicom import make_study, tolerance
+from tests.builders import random_study as make_study, tolerance
 from tnbc_desktop.cli import main as cli_main
 from tnbc_desktop.core.io.dicom_write import MRSequence, write_dicom_study
 from tnbc_desktop.core.io.exam_scan import SeriesRole

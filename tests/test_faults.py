@@ -32,7 +32,7 @@ from tnbc_desktop.gui.session import SessionState, SessionStore
 
 @pytest.fixture(scope="module")
 def case_result():
-    from tests.test_report import fake_case_result
+    from tests.builders import fake_case_result
 
     return fake_case_result()
 

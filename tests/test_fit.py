@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from tests.test_bundle import example_bundle_dict
+from tests.builders import example_bundle_dict
 from tnbc_desktop.core.bundle import assemble_bundle, load_bundle, save_bundle
 from tnbc_desktop.core.predict import predict_all
 from tnbc_desktop.core.training.fit import SelectionSettings, fit_models

@@ -6,18 +6,10 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
-from tests.test_gui_support import make_test_bundle, write_small_patient
-from tests import test_gui_window
-from tests.test_gui_window import WAIT_MS, make_window, open_case
+from tests.builders import WAIT_MS, make_test_bundle, make_window, open_case, write_small_patient
 from tnbc_desktop.gui.results_panel import OUTDATED_TEXT
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    """Dialogs recorded instead of shown (the window tests' fixture)."""
-    return test_gui_window.messages.__wrapped__(monkeypatch)
 
 
 @pytest.fixture(scope="module")

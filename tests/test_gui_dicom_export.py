@@ -7,9 +7,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from tests.test_gui_support import make_test_bundle, write_small_patient
-from tests.test_dicom_send import storage_scp  # noqa: F401 (fixture)
-from tests.test_gui_window import WAIT_MS, make_window, messages, open_case  # noqa: F401 (fixture)
+from tests.builders import WAIT_MS, make_test_bundle, make_window, open_case, write_small_patient
 from tnbc_desktop.core.dicom_export.pdf import document_bytes
 from tnbc_desktop.core.synthetic import CANARY
 from tnbc_desktop.gui import dialogs

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.test_io_dicom import make_study
+from tests.builders import random_study as make_study
 from tnbc_desktop.core.io.exam_write import write_exam
 from tnbc_desktop.core.io.study_loader import examine_source, load_study
 from tnbc_desktop.gui import dialogs

@@ -21,7 +21,7 @@ from tnbc_desktop.gui.overlays import OverlayCache, OverlayToggles, compute_laye
 from tnbc_desktop.core.phase_times import validate_phase_times
 from tnbc_desktop.gui.phase_table import checked_table_times
 from tnbc_desktop.gui.session import SessionState, SessionStore
-from tests.test_gui_support import hand_made_study
+from tests.builders import hand_made_study
 
 
 def test_outline_matches_scipy_erosion():

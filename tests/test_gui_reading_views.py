@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tests.test_gui_support import hand_made_study
+from tests.builders import hand_made_study
 from tnbc_desktop.core.study import Geometry
 
 pytestmark = pytest.mark.gui
@@ -201,8 +201,8 @@ def test_user_window_survives_a_mask_change_and_reset_follows_the_lesion(qtbot):
 
 
 def test_editing_the_mask_updates_the_diameters_shown(qtbot, tmp_path):
-    from tests.test_gui_support import make_test_bundle, write_small_patient
-    from tests.test_gui_window import make_window, open_case
+    from tests.builders import make_test_bundle, write_small_patient
+    from tests.builders import make_window, open_case
     from tnbc_desktop.core.tumour_size import tumour_diameters
 
     _, files = write_small_patient(tmp_path / "patient")
@@ -264,7 +264,7 @@ def test_a_click_moves_the_other_planes_through_the_voxel(qtbot, flip_z):
 
 
 def test_help_menu_explains_the_viewer(qtbot, monkeypatch):
-    from tests.test_gui_window import make_window
+    from tests.builders import make_window
     from tnbc_desktop.gui import dialogs
 
     shown = []

@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from tests.test_gui_support import make_test_bundle, write_small_patient
-from tests.test_gui_window import WAIT_MS, make_window, messages  # noqa: F401 (fixture)
-from tests.test_segmentation import deep_seed
+from tests.builders import make_test_bundle, write_small_patient
+from tests.builders import WAIT_MS, make_window
+from tests.builders import deep_seed
 from tnbc_desktop.core.io.masks import load_mask
 from tnbc_desktop.gui.session import SessionState
 

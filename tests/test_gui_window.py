@@ -12,27 +12,13 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tnbc_desktop.errors import CancelledError
-from tnbc_desktop.gui import dialogs
 from tnbc_desktop.gui.session import SessionState, SessionStore
-from tests.test_gui_support import hand_made_study, make_test_bundle, write_small_patient
+from tests.builders import hand_made_study, make_test_bundle, write_small_patient
+from tests.builders import WAIT_MS, make_window, open_case
 
 pytestmark = pytest.mark.gui
-WAIT_MS = 60_000
 
 
-@pytest.fixture
-def messages(monkeypatch):
-    """Record every dialog instead of showing it; questions answer from ``answers``."""
-    log = {"shown": [], "asked": [], "answers": {"yes_no": True, "item": None}}
-    monkeypatch.setattr(dialogs, "show_message", lambda parent, kind, title, text: log["shown"].append((kind, text)))
-
-    def ask_yes_no(parent, title, text):
-        log["asked"].append(text)
-        return log["answers"]["yes_no"]
-
-    monkeypatch.setattr(dialogs, "ask_yes_no", ask_yes_no)
-    monkeypatch.setattr(dialogs, "ask_item", lambda parent, title, text, items: log["answers"]["item"] or items[-1])
-    return log
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +29,8 @@ def case_files(tmp_path_factory):
     return patient, files, bundle
 
 
-def make_window(qtbot, store=None):
-    from tnbc_desktop.gui.app import create_window
-
-    window, _ = create_window(store)
-    qtbot.addWidget(window)
-    window.show()
-    return window
 
 
-def open_case(qtbot, window, files, bundle, **extra):
-    state = SessionState(study_source=[str(files.study)], mask_path=str(files.mask), bundle_path=str(bundle),
-                         **extra)
-    with qtbot.waitSignal(window.caseLoaded, timeout=WAIT_MS):
-        window.restore_state(state)
 
 
 def test_viewer_navigation_keys_overlays_and_aspect(qtbot, messages):

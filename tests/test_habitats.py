@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from tests.test_kinetics import make_study
+from tests.builders import curves_study as make_study
 from tnbc_desktop.core.habitats import (
     HabitatModel, assign_habitats, fit_habitat_model, per_patient_habitats)
 from tnbc_desktop.core.kinetics import KineticSettings, compute_kinetic_maps

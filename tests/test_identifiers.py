@@ -130,7 +130,7 @@ def _files_under(*roots: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def canary_case(tmp_path_factory):
-    from tests.test_pipeline import make_test_bundle, write_small_patient
+    from tests.builders import make_test_bundle, write_small_patient
 
     root = tmp_path_factory.mktemp("canary")
     patient, files = write_small_patient(root / "inputs" / "p1", seed=8, layout="per-phase")

@@ -34,7 +34,7 @@ def test_sample_mismatch_names_both_identifiers():
 
 
 def test_dicom_seg_of_another_study_is_named(tmp_path):
-    from tests.test_gui_support import write_small_patient
+    from tests.builders import write_small_patient
     from tnbc_desktop.core.io.study_loader import load_study
     from tnbc_desktop.core.segmentation.save import save_mask
 

@@ -15,32 +15,17 @@ import pytest
 from tests.helpers import shared_data
 from tnbc_desktop.core.io.dicom_pixels import read_slice_pixels
 from tnbc_desktop.core.io.dicom_read import parse_dicom_time, read_headers_file
-from tnbc_desktop.core.io.dicom_write import quantisation, write_dicom_study
+from tnbc_desktop.core.io.dicom_write import write_dicom_study
 from tnbc_desktop.core.io.study_loader import load_study
-from tnbc_desktop.core.study import DCEStudy, Geometry, PatientIdentity, PhaseInfo
 from tnbc_desktop.errors import DicomError, GeometryError, TimingError, TnbcError
 from tnbc_desktop.logsafe import redact
-
-OBLIQUE = (1.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 1.0, 0.0)  # a non-identity direction (sagittal-ish axes)
-
-
-def make_study(n_phases=4, shape=(8, 32, 24), times=(0.0, 75.5, 160.0, 290.0), seed=0,
-               direction=OBLIQUE, spacing=(2.5, 0.7, 0.8)) -> DCEStudy:
-    """Small random study with distinct phases (4 phases of 8x32x24 by default)."""
-    rng = np.random.default_rng(seed)
-    data = (rng.random((n_phases, *shape)) * 1000 + 50 + 100 * np.arange(n_phases)[:, None, None, None])
-    geometry = Geometry(shape=shape, spacing_mm=spacing, origin_mm=(-10.0, 20.0, -30.0), direction=direction)
-    times = tuple(times[:n_phases])
-    phases = tuple(PhaseInfo(i, t, "user") for i, t in enumerate(times))
-    identity = PatientIdentity(patient_name="DOE^ZZCANARYJANE", patient_id="ZZCANARY42", study_date="20240102",
-                               accession_number="ZZCANARYACC")
-    return DCEStudy(data=data.astype(np.float32), phase_times_s=times, geometry=geometry, phases=phases,
-                    layout="memory", timing_source="user", source="memory", identity=identity)
+from tests.builders import random_study
+from tests.builders import tolerance
 
 
-def tolerance(study: DCEStudy) -> float:
-    slope, _ = quantisation(study.data)
-    return slope / 2 + 2e-7 * float(np.abs(study.data).max())
+
+
+
 
 
 @pytest.mark.parametrize("layout, expected_layout, tag", [
@@ -51,7 +36,7 @@ def tolerance(study: DCEStudy) -> float:
 ])
 def test_every_layout_round_trips(tmp_path, layout, expected_layout, tag):
     """Written study == loaded study: arrays within quantisation, identical times and grid, identity kept."""
-    study = make_study()
+    study = random_study()
     write_dicom_study(study, tmp_path, layout=layout)
     loaded = load_study(tmp_path)
     assert loaded.layout == expected_layout
@@ -67,7 +52,7 @@ def test_every_layout_round_trips(tmp_path, layout, expected_layout, tag):
 
 def test_single_series_instance_numbers_are_not_time_order(tmp_path):
     """The Philips-style writer scrambles InstanceNumber; the loader must order by TemporalPositionIdentifier."""
-    study = make_study()
+    study = random_study()
     files = write_dicom_study(study, tmp_path, layout="single-series")
     tags = [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
     slice0 = sorted((int(d.InstanceNumber), int(d.TemporalPositionIdentifier)) for d in tags
@@ -79,7 +64,7 @@ def test_single_series_instance_numbers_are_not_time_order(tmp_path):
 
 
 def test_nested_folders_and_non_dicom_files_are_ignored(tmp_path):
-    study = make_study()
+    study = random_study()
     write_dicom_study(study, tmp_path / "a" / "b", layout="per-phase")
     (tmp_path / "README.txt").write_text("not dicom")
     (tmp_path / "a" / "notes.json").write_text("{}")
@@ -89,9 +74,9 @@ def test_nested_folders_and_non_dicom_files_are_ignored(tmp_path):
 
 
 def test_derived_subtraction_series_is_dropped(tmp_path):
-    study = make_study()
+    study = random_study()
     write_dicom_study(study, tmp_path / "orig", layout="per-phase")
-    sub = make_study(n_phases=4, seed=5)
+    sub = random_study(n_phases=4, seed=5)
     write_dicom_study(sub, tmp_path / "sub", layout="per-phase")
     for f in (tmp_path / "sub").rglob("*.dcm"):
         ds = pydicom.dcmread(f)
@@ -105,7 +90,7 @@ def test_derived_subtraction_series_is_dropped(tmp_path):
 
 def test_missing_slice_in_every_phase_is_refused(tmp_path):
     """Equal counts per position but a gap in z: SimpleITK would stretch; we refuse."""
-    write_dicom_study(make_study(), tmp_path, layout="per-phase")
+    write_dicom_study(random_study(), tmp_path, layout="per-phase")
     for f in tmp_path.rglob("IM_0004.dcm"):
         f.unlink()
     with pytest.raises(GeometryError, match="unequal slice spacing"):
@@ -113,21 +98,21 @@ def test_missing_slice_in_every_phase_is_refused(tmp_path):
 
 
 def test_missing_slice_in_one_phase_is_refused(tmp_path):
-    write_dicom_study(make_study(), tmp_path, layout="per-phase")
+    write_dicom_study(random_study(), tmp_path, layout="per-phase")
     (tmp_path / "phase_02" / "IM_0005.dcm").unlink()
     with pytest.raises(GeometryError, match="same number of images"):
         load_study(tmp_path)
 
 
 def test_duplicate_images_are_refused(tmp_path):
-    write_dicom_study(make_study(), tmp_path / "one", layout="single-series")
+    write_dicom_study(random_study(), tmp_path / "one", layout="single-series")
     shutil.copytree(tmp_path / "one", tmp_path / "copy")
     with pytest.raises(GeometryError, match="duplicate"):
         load_study(tmp_path)
 
 
 def test_mixed_orientation_is_refused(tmp_path):
-    files = write_dicom_study(make_study(), tmp_path, layout="per-phase")
+    files = write_dicom_study(random_study(), tmp_path, layout="per-phase")
     ds = pydicom.dcmread(files[-1])
     ds.ImageOrientationPatient = [0, 1, 0, 0, 0, -1]
     ds.save_as(files[-1])
@@ -136,7 +121,7 @@ def test_mixed_orientation_is_refused(tmp_path):
 
 
 def test_unequal_matrix_between_phases_is_refused(tmp_path):
-    files = write_dicom_study(make_study(), tmp_path, layout="per-phase")
+    files = write_dicom_study(random_study(), tmp_path, layout="per-phase")
     for f in files:
         if "phase_03" in str(f):
             ds = pydicom.dcmread(f)
@@ -148,14 +133,14 @@ def test_unequal_matrix_between_phases_is_refused(tmp_path):
 
 
 def test_fewer_than_three_phases_is_refused(tmp_path):
-    write_dicom_study(make_study(n_phases=2), tmp_path, layout="per-phase")
+    write_dicom_study(random_study(n_phases=2), tmp_path, layout="per-phase")
     with pytest.raises(DicomError, match="at least 3 phases"):
         load_study(tmp_path)
 
 
 def test_non_monotone_times_are_refused(tmp_path):
     """TemporalPositionIdentifier gives the order 1..4, TriggerTime says phase 3 came before phase 2."""
-    write_dicom_study(make_study(times=(0.0, 200.0, 100.0, 300.0)), tmp_path, layout="single-series")
+    write_dicom_study(random_study(times=(0.0, 200.0, 100.0, 300.0)), tmp_path, layout="single-series")
     with pytest.raises(TimingError, match="not increasing"):
         load_study(tmp_path)
 
@@ -171,7 +156,7 @@ def _strip_times(folder: Path) -> None:
 
 def test_no_timing_tag_needs_user_times(tmp_path):
     """Phases are still ordered (SeriesNumber) but no tag gives times: never invent them."""
-    study = make_study()
+    study = random_study()
     write_dicom_study(study, tmp_path, layout="per-phase")
     _strip_times(tmp_path)
     with pytest.raises(TimingError, match="no acquisition times"):
@@ -182,7 +167,7 @@ def test_no_timing_tag_needs_user_times(tmp_path):
 
 
 def test_user_times_override_and_are_validated(tmp_path):
-    write_dicom_study(make_study(), tmp_path, layout="single-series")
+    write_dicom_study(random_study(), tmp_path, layout="single-series")
     assert load_study(tmp_path, phase_times_s=[30, 90, 150, 210]).phase_times_s == (0.0, 60.0, 120.0, 180.0)
     with pytest.raises(TimingError, match="3 phase time"):
         load_study(tmp_path, phase_times_s=[0, 60, 120])

@@ -9,7 +9,7 @@ import pydicom
 import pytest
 
 from tests.helpers import shared_data
-from tests.test_io_dicom import make_study
+from tests.builders import random_study as make_study
 from tnbc_desktop.core.io.dicom_write import write_dicom_study
 from tnbc_desktop.core.io.masks import covers_same_region, load_mask
 from tnbc_desktop.core.io.volumes import write_volume

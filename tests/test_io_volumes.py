@@ -7,7 +7,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from tests.test_io_dicom import make_study
+from tests.builders import random_study as make_study
 from tnbc_desktop.core.io.study_loader import load_study
 from tnbc_desktop.core.io.volumes import read_volume, sidecar_path, write_study_nifti, write_volume
 from tnbc_desktop.core.study import Geometry

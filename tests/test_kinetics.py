@@ -10,19 +10,10 @@ import numpy as np
 import pytest
 
 from tnbc_desktop.core.kinetics import KineticSettings, compute_kinetic_maps, select_early_late
-from tnbc_desktop.core.study import DCEStudy, Geometry, PhaseInfo
 from tnbc_desktop.errors import MaskError, TimingError
+from tests.builders import curves_study
 
 
-def make_study(curves: np.ndarray, times_s, shape=(1, 2, 3)) -> DCEStudy:
-    """Study whose voxels (row-major over ``shape``) carry the given (N, P) curves."""
-    curves = np.asarray(curves, dtype=np.float32)
-    n, p = curves.shape
-    data = curves.T.reshape((p,) + tuple(shape))
-    geom = Geometry(shape=tuple(shape), spacing_mm=(2.0, 0.7, 0.7))
-    phases = tuple(PhaseInfo(index=i, time_s=float(t), source_tag="user") for i, t in enumerate(times_s))
-    return DCEStudy(data=data, phase_times_s=tuple(float(t) for t in times_s), geometry=geom, phases=phases,
-                    layout="test", timing_source="user", source="test")
 
 
 TIMES = (0.0, 120.0, 360.0)  # 0, 2, 6 min
@@ -35,7 +26,7 @@ def test_closed_form_relative_and_absolute():
               [100, 100, 100],   # no enhancement: PE 0, PE2 0 -> SER clipped to 0 (PE1 = 0)
               [100, 180, 100.5],  # PE2 = 0.5 % < 1 % -> SER = +clip
               [100, 180, 99.5]]  # PE2 = -0.5 % -> SER = -clip (sign kept)
-    study = make_study(curves, TIMES)
+    study = curves_study(curves, TIMES)
     mask = np.ones((1, 2, 3), bool)
     rel = compute_kinetic_maps(study, mask, KineticSettings(early_phase=1, ser_clip=4.0))
     pe = rel.pe.ravel()
@@ -56,7 +47,7 @@ def test_closed_form_relative_and_absolute():
 def test_relative_slopes_are_gain_invariant_absolute_are_not():
     rng = np.random.default_rng(1)
     curves = rng.uniform(50, 400, size=(6, 3))
-    a, b = make_study(curves, TIMES), make_study(3.0 * curves, TIMES)
+    a, b = curves_study(curves, TIMES), curves_study(3.0 * curves, TIMES)
     mask = np.ones((1, 2, 3), bool)
     ra, rb = compute_kinetic_maps(a, mask), compute_kinetic_maps(b, mask)
     for name in ("pe", "ser", "wis", "wos"):
@@ -68,7 +59,7 @@ def test_relative_slopes_are_gain_invariant_absolute_are_not():
 
 def test_s0_guards_mark_invalid_and_outside_is_nan():
     curves = [[100, 200, 150], [0, 50, 60], [-5, 10, 20], [0.5, 100, 100], [100, 200, 150], [np.nan, 1, 2]]
-    study = make_study(curves, TIMES)
+    study = curves_study(curves, TIMES)
     mask = np.ones((1, 2, 3), bool)
     mask[0, 1, 1] = False  # voxel 4 outside the mask
     maps = compute_kinetic_maps(study, mask)
@@ -98,7 +89,7 @@ def test_early_phase_selection_rule():
 
 
 def test_bad_masks_raise_mask_error():
-    study = make_study(np.full((6, 3), 100.0), TIMES)
+    study = curves_study(np.full((6, 3), 100.0), TIMES)
     with pytest.raises(MaskError):
         compute_kinetic_maps(study, np.zeros((1, 2, 3), bool))
     with pytest.raises(MaskError):

@@ -193,7 +193,7 @@ def test_missing_files_are_listed_and_left_out(tree12, ids12, tmp_path, capsys):
 def trained(tmp_path_factory, table, ids12):
     """12 ids above plus 21 more ISPY2 ids (the training split needs >= 5 patients of each class) -> manifest
     -> ``train`` on a restricted candidate list."""
-    from tests.test_train import _names
+    from tests.builders import demo_candidate_names as _names
 
     root = tmp_path_factory.mktemp("mamamia_train")
     more = [i for i in _pick(table, "ISPY2", 12, 12) if i not in ids12["ISPY2"]]

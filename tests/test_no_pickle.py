@@ -94,7 +94,7 @@ def test_no_pickle_files_shipped():
 @pytest.fixture(scope="module")
 def bundle_and_case(tmp_path_factory):
     from tests.bad_inputs import make_base
-    from tests.test_pipeline import make_test_bundle
+    from tests.builders import make_test_bundle
 
     root = tmp_path_factory.mktemp("bundles")
     base = make_base(root / "case", None)

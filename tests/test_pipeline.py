@@ -4,75 +4,25 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tnbc_desktop.core.case import CaseInputs
 from tnbc_desktop.errors import CancelledError, PipelineError
-
-CANARY = "ZZCANARY"
-IMAGING = ["H1__original_firstorder_Mean", "H3__original_firstorder_Mean", "ring__original_firstorder_Mean",
-           "MSI_H1H2", "kin_mean__original_firstorder_Mean"]
+from tests.builders import (CANARY, IMAGING, REFERENCE_CURVES, km_curve,
+                            make_test_bundle, write_small_patient)
 
 
-def _km(times, surv, n):
-    return {"times": times, "survival": surv, "ci_low": [max(s - 0.1, 0) for s in surv],
-            "ci_high": [min(s + 0.05, 1) for s in surv], "n": n, "n_events": 5,
-            "at_risk_times": [0.0, 12.0, 24.0, 36.0, 48.0, 60.0], "at_risk": [n, n - 3, n - 8, n - 12, n - 15, 4]}
 
 
-REFERENCE_CURVES = {"pCR": _km([0.0, 10.0, 30.0, 50.0, 80.0], [1.0, 0.97, 0.94, 0.92, 0.92], 40),
-                    "non-pCR": _km([0.0, 10.0, 30.0, 50.0, 80.0], [1.0, 0.85, 0.72, 0.61, 0.55], 60)}
 
 
-def _model(features, coefs, intercept=0.0, cutoff=0.4, mean=None, sd=None):
-    p = len(features)
-    return {"features": features, "z_mean": mean or [0.0] * p, "z_sd": sd or [1.0] * p,
-            "coefficients": coefs, "intercept": intercept,
-            "covariance": (np.eye(p + 1) * 0.04).tolist(), "cutoff": cutoff,
-            "input_range": {"min": [-1e12] * p, "max": [1e12] * p},
-            "performance": {"training": {"n": 70, "auc": 0.81, "auc_ci": [0.7, 0.9], "calibration_slope": 1.0,
-                                         "calibration_intercept": 0.0, "brier": 0.19, "sensitivity": 0.8,
-                                         "specificity": 0.7},
-                            "validation": {"n": 30, "auc": 0.74, "auc_ci": [0.55, 0.9]}},
-            "survival": {"cohort": "synthetic test cohort", "endpoint": "DFS", "logrank_p": 0.02,
-                         "curves": REFERENCE_CURVES}}
 
 
-def make_test_bundle(path: Path, habitat_model: dict | None = None, **extraction) -> Path:
-    """Write a tiny valid bundle (cheap features) with F's assemble_bundle + save_bundle."""
-    from tnbc_desktop.core.bundle import assemble_bundle, save_bundle
-    from tnbc_desktop.core.features.params import load_params
-
-    params = load_params()
-    hm = habitat_model or {
-        "feature_order": ["WIS", "WOS", "SER", "PE"], "scaler_mean": [60.0, 5.0, 1.2, 80.0],
-        "scaler_sd": [40.0, 10.0, 0.5, 50.0], "centroids_z": [[-1, -0.5, -0.5, -1], [0, 0, 0, 0], [1, 0.5, 0.5, 1]],
-        "winsor_low": [-50.0, -100.0, -10.0, -50.0], "winsor_high": [500.0, 100.0, 10.0, 500.0], "ser_clip": 10.0,
-        "slopes": "relative"}
-    sd = [100.0, 100.0, 100.0, 1000.0, 100.0]
-    models = {"model1": _model(IMAGING[:4], [0.2, 0.1, -0.1, 0.05], sd=sd[:4]),
-              "model2": _model(IMAGING[4:], [0.3], sd=sd[4:]),
-              "model3": _model(IMAGING, [0.2, 0.1, -0.1, 0.05, 0.3], sd=sd),
-              "prm": _model(["radscore_model3", "ki67_high", "lvi"], [1.0, 0.5, -1.0], cutoff=0.37),
-              "gprm": _model(["radscore_model3", "ki67_high", "lvi", "vaf_sum"], [1.0, 0.5, -1.0, 2.0], cutoff=0.16)}
-    doc = assemble_bundle(
-        name="tiny test bundle", version="0.0.1", models=models, habitat_model=hm,
-        extraction={"pyradiomics_params_file": "radiomics_params.yaml", "pyradiomics_params_sha256": params.sha256,
-                    "kinetic_settings": {"slopes": "relative"}, "ring_width_mm": 5.0, "msi_connectivity": "2d-8",
-                    **extraction},
-        training_cohort={"n": 100, "n_validation": 30, "pcr_rate": 0.4, "source": "synthetic"}, is_demo=True)
-    return save_bundle(doc, path)
 
 
-def write_small_patient(out_dir: Path, seed: int = 3, layout: str = "nifti"):
-    """A small synthetic patient (6 phases of 16x64x64 at 2x1x1 mm, ~3 mL tumour) written to ``out_dir``."""
-    from tnbc_desktop.core.synthetic import make_patient, write_patient
 
-    patient = make_patient(seed=seed, shape=(16, 64, 64), spacing_mm=(2.0, 1.0, 1.0), tumour_volume_ml=3.0)
-    return patient, write_patient(patient, out_dir, layout=layout)
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +148,7 @@ def test_survival_group_reads_the_reference_step_function():
     assert [sg.dfs[y][0] for y in (1, 3, 5)] == pytest.approx([0.85, 0.72, 0.61])
     assert [sg.dfs[y][1] for y in (1, 3, 5)] == pytest.approx([0.75, 0.62, 0.51])
     assert [sg.dfs[y][3] for y in (1, 3, 5)] == [57, 48, 4]
-    short = {"pCR": _km([0.0, 10.0, 30.0], [1.0, 0.9, 0.8], 10)}
+    short = {"pCR": km_curve([0.0, 10.0, 30.0], [1.0, 0.9, 0.8], 10)}
     assert survival_group("model3", "pCR", short).dfs[5][0] is None
     with pytest.raises(ValueError):
         survival_group("model3", "non-pCR", short)

@@ -6,7 +6,7 @@ from dataclasses import FrozenInstanceError, dataclass
 
 import pytest
 
-from tests.test_bundle import M1, M2, example_bundle_dict
+from tests.builders import M1, M2, example_bundle_dict
 from tnbc_desktop.core.bundle import load_bundle, save_bundle
 from tnbc_desktop.core.predict import Prediction, predict_all
 

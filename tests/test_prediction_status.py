@@ -93,7 +93,7 @@ def test_demo_patient_model3_reads_uncertain_in_json_cli_and_pdf(demo_analysis):
 
 @pytest.mark.gui
 def test_demo_patient_model3_reads_uncertain_in_the_gui(qtbot, demo_analysis, monkeypatch):
-    from tests.test_gui_window import WAIT_MS, make_window
+    from tests.builders import WAIT_MS, make_window
     from tnbc_desktop.gui import dialogs
     from tnbc_desktop.gui.session import SessionState
 

@@ -41,3 +41,11 @@ def test_no_importorskip_of_the_app_s_own_modules():
     offenders = [name for name in _tracked_files() if name.startswith("tests/") and name.endswith(".py")
                  and pattern.search((REPO_ROOT / name).read_text(encoding="utf-8"))]
     assert not offenders, offenders
+
+
+def test_test_modules_do_not_import_each_other():
+    """Shared builders live in tests/builders.py (fixtures in conftest.py), not in another test module."""
+    pattern = re.compile(r"^\s*(from tests\.test_\w+ import|import tests\.test_|from tests import test_)", re.M)
+    offenders = [name for name in _tracked_files() if name.startswith("tests/") and name.endswith(".py")
+                 and pattern.search((REPO_ROOT / name).read_text(encoding="utf-8"))]
+    assert not offenders, offenders

@@ -10,109 +10,23 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
 import pytest
 from pypdf import PdfReader
 
 from tnbc_desktop import DEMO_BUNDLE_NOTICE
-from tnbc_desktop.core.case import (BundleInfo, CaseInputs, CaseResult, CurveSummary, ModelPerformance,
-                                    QualityChecks)
 from tnbc_desktop.core.report import write_report
-from tnbc_desktop.core.study import DCEStudy, Geometry, Mask, PatientIdentity, PhaseInfo
-from tnbc_desktop.core.survival_group import survival_group
+from tests.builders import fake_case_result, pdf_text
 
 CANARY = "ZZCANARY"
 
 
-def _reference_curves():
-    t = [0.0, 6.0, 14.0, 30.0, 40.0, 70.0]
-    return {
-        "pCR": {"time_months": t, "survival": [1.0, 0.98, 0.96, 0.93, 0.93, 0.90],
-                "ci_low": [1.0, 0.93, 0.9, 0.85, 0.85, 0.8], "ci_high": [1.0, 1.0, 0.99, 0.98, 0.98, 0.97],
-                "at_risk": [40, 39, 36, 30, 22, 5]},
-        "non-pCR": {"time_months": t, "survival": [1.0, 0.9, 0.8, 0.7, 0.65, 0.6],
-                    "ci_low": [1.0, 0.82, 0.7, 0.6, 0.54, 0.48], "ci_high": [1.0, 0.96, 0.88, 0.8, 0.75, 0.72],
-                    "at_risk": [60, 55, 47, 36, 27, 6]},
-    }
 
 
-def _prediction(model, available=True, p=0.42, group="pCR", reason=""):
-    return SimpleNamespace(model=model, available=available, reason=reason, probability=p if available else None,
-                           ci_low=p - 0.1 if available else None, ci_high=p + 0.1 if available else None,
-                           linear_predictor=0.0, cutoff=0.31, group=group if available else None, warnings=())
 
 
-def fake_case_result(name: str = f"{CANARY}^Alice", patient_id: str = f"{CANARY}-0001", sample=f"{CANARY}-T",
-                     demo: bool = True, gprm_available: bool = True, warnings=("Ki-67 given as text",),
-                     source: str = "/data/case") -> CaseResult:
-    """A small hand-made CaseResult (6 phases of 8x48x48 at 2x0.7x0.7 mm, spherical tumour)."""
-    shape = (8, 48, 48)
-    zz, yy, xx = np.indices(shape)
-    d = np.sqrt(((zz - 4) * 2.0) ** 2 + ((yy - 24) * 0.7) ** 2 + ((xx - 24) * 0.7) ** 2)
-    tumour = d <= 7.0
-    ring = (d > 7.0) & (d <= 12.0)
-    times = (0.0, 90.0, 180.0, 270.0, 360.0, 450.0)
-    data = np.full((6, *shape), 100.0, dtype=np.float32)
-    labels = np.zeros(shape, np.uint8)
-    labels[tumour & (d <= 3)] = 3
-    labels[tumour & (d > 3) & (d <= 5)] = 2
-    labels[tumour & (d > 5)] = 1
-    for k, t in enumerate(times):
-        data[k][labels == 3] += 150 * min(t, 90) / 90 - 0.1 * max(t - 90, 0)
-        data[k][labels == 2] += 90 * min(t, 90) / 90
-        data[k][labels == 1] += 0.15 * t
-        data[k][ring] += 0.05 * t
-    geom = Geometry(shape=shape, spacing_mm=(2.0, 0.7, 0.7))
-    study = DCEStudy(data=data, phase_times_s=times, geometry=geom,
-                     phases=tuple(PhaseInfo(i, t, "TriggerTime") for i, t in enumerate(times)),
-                     layout="dicom-per-phase", timing_source="TriggerTime", source=source,
-                     identity=PatientIdentity(patient_name=name, patient_id=patient_id, birth_date="19700101",
-                                              study_date="20240102", accession_number=f"{CANARY}ACC"))
-    mask = Mask(array=tumour, geometry=geom, source=f"{source}/mask.nii.gz")
-    fr = np.array([np.count_nonzero(labels == k) for k in (1, 2, 3)], float) / tumour.sum()
-    habitats = SimpleNamespace(labels=labels, fractions=fr, mode="population")
-    curves = {}
-    for region, sel in (("tumour", tumour), ("H1", labels == 1), ("H2", labels == 2), ("H3", labels == 3),
-                        ("ring", ring)):
-        m = data[:, sel].mean(axis=1)
-        curves[region] = CurveSummary(region, times, tuple(map(float, m)), tuple([1.0] * 6), int(sel.sum()),
-                                      "persistent")
-    preds = {"model1": _prediction("model1"), "model2": _prediction("model2"),
-             "model3": _prediction("model3", p=0.35), "prm": _prediction("prm", p=0.22, group="non-pCR"),
-             "gprm": _prediction("gprm", available=gprm_available, p=0.5,
-                                 reason="no mutation file given")}
-    sgs = {m: survival_group(m, p.group, _reference_curves(), logrank_p=0.01)
-           for m, p in preds.items() if p.available}
-    panel = SimpleNamespace(sample=sample, vaf_sum=0.31, variants=(
-        SimpleNamespace(gene="REL", protein_change="p.R123W", variant_class="Missense_Mutation", vaf=0.21,
-                        nonsynonymous=True, used_by_model=True),
-        SimpleNamespace(gene="MED23", protein_change="p.P394H", variant_class="Missense_Mutation", vaf=0.10,
-                        nonsynonymous=True, used_by_model=True)))
-    perf = tuple(ModelPerformance(m, (0.8, 0.7, 0.9), (0.75, 0.6, 0.88), 0.02, 0.95, 0.18, 0.31, 0.8, 0.7)
-                 for m in ("model1", "model2", "model3", "prm", "gprm"))
-    bundle = BundleInfo(name="demo-bundle", version="0.1", sha256="ab" * 32, is_demo=demo,
-                        intended_use="demonstration", training_cohort="synthetic, n=140, pCR 40%",
-                        performance=perf)
-    qc = QualityChecks(phase_times_s=times, timing_source="TriggerTime", early_phase=1, late_phase=5,
-                       habitat_mode="population", habitat_fractions=tuple(fr), habitat_volumes_ml=(0.5, 0.3, 0.1),
-                       mask_volume_ml=mask.volume_ml, ring_volume_ml=0.9)
-    inputs = CaseInputs(study_source=source, mask_path=f"{source}/mask.nii.gz", ki67="35", lvi="absent",
-                        maf_path=f"{source}/mutations.maf", sample=sample)
-    return CaseResult(inputs=inputs, study=study, mask=mask, kinetic_maps=None, habitats=habitats, ring=ring,
-                      msi={}, features={}, mutation_panel=panel,
-                      pathology=SimpleNamespace(ki67_high=True, lvi_present=False), predictions=preds,
-                      survival_groups=sgs, curves=curves, qc=qc, bundle=bundle,
-                      timings_s={"load": 0.1, "features": 1.0}, warnings=tuple(warnings), app_version="0.1.0")
 
 
-def pdf_text(path: Path) -> tuple[int, str, str]:
-    """(number of pages, text of all pages, metadata as text) read with pypdf."""
-    reader = PdfReader(str(path))
-    text = " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
-    meta = " ".join(f"{k}={v}" for k, v in (reader.metadata or {}).items())
-    return len(reader.pages), text, meta
 
 
 def test_report_has_exactly_two_pages_with_key_content(tmp_path):
@@ -180,7 +94,7 @@ _WRITER = """
 import sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from tests.test_report import fake_case_result
+from tests.builders import fake_case_result
 from tnbc_desktop.core.report import write_report
 res = fake_case_result()
 target = Path(sys.argv[1])

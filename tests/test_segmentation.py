@@ -8,6 +8,7 @@ from tnbc_desktop.core.segmentation import MaskOrigin, SegmentationRequest, segm
 from tnbc_desktop.core.segmentation.lesion import LesionSegmenter
 from tnbc_desktop.core.synthetic import make_patient
 from tnbc_desktop.errors import SegmentationError
+from tests.builders import deep_seed
 
 N_PATIENTS = 20
 
@@ -21,12 +22,6 @@ def _xyz(zyx) -> tuple[int, int, int]:
     return x, y, z
 
 
-def deep_seed(p, habitat: int = 3) -> tuple[int, int, int]:
-    """The voxel of ``habitat`` farthest from its edge (a click in the middle of that habitat)."""
-    from scipy import ndimage
-
-    depth = ndimage.distance_transform_edt(p.habitat_truth == habitat)
-    return _xyz(np.unravel_index(int(np.argmax(depth)), depth.shape))
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import highdicom as hd
 import numpy as np
 import pytest
 
-from tests.test_pipeline import make_test_bundle
-from tests.test_report import pdf_text
-from tests.test_segmentation import deep_seed
+from tests.builders import make_test_bundle
+from tests.builders import pdf_text
+from tests.builders import deep_seed
 from tnbc_desktop.cli import main
 from tnbc_desktop.core.case import CaseInputs
 from tnbc_desktop.core.io.masks import load_mask

@@ -5,7 +5,7 @@ import hashlib
 import json
 import sqlite3
 
-from tests.test_report import CANARY, fake_case_result
+from tests.builders import CANARY, fake_case_result
 from tnbc_desktop.core.case import CaseInputs
 from tnbc_desktop.core.store import CaseStore, input_hashes, path_sha256
 from tnbc_desktop.paths import user_data_dir

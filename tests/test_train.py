@@ -15,18 +15,12 @@ import pytest
 
 from tnbc_desktop.core.bundle import load_bundle
 from tnbc_desktop.errors import InputError
+from tests.builders import demo_candidate_names
 
 CREATED = "2024-01-01T00:00:00+00:00"
 PHASES = (0.0, 90.0, 180.0, 270.0)
 
 
-def _names() -> tuple[str, ...]:
-    from tnbc_desktop.core.features.names import MSI_NAMES, kinetic_feature_names, region_feature_names
-
-    region = [n for n in region_feature_names(["original"]) if "_firstorder_" in n
-              or n.endswith(("_shape_Sphericity", "_shape_MeshVolume", "_shape_Elongation"))]
-    kinetic = [n for n in kinetic_feature_names(["original"]) if "_firstorder_" in n]
-    return tuple(region + list(MSI_NAMES) + kinetic)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +38,7 @@ def trained(cohort):
     from tnbc_desktop.core.training.train_cohort import TrainOptions, train_from_manifest
 
     root, manifest = cohort
-    common = dict(work_dir=root / "work", names=_names(), icc_subset=6, created=CREATED, workers=2)
+    common = dict(work_dir=root / "work", names=demo_candidate_names(), icc_subset=6, created=CREATED, workers=2)
     a = train_from_manifest(manifest, TrainOptions(out=root / "a.json", **common))
     table = root / "work" / "features" / "features.parquet"
     b = train_from_manifest(manifest, TrainOptions(out=root / "b.json", features_table=table, **common))
@@ -63,8 +57,8 @@ def test_training_is_deterministic_and_bundle_verifies(trained):
     assert ba.habitat_model == hm
     ex = ba.extraction
     assert ex["ring_width_mm"] == 5.0 and ex["msi_connectivity"] == "2d-8"
-    assert ex["n_candidate_features"] == len(_names()) and ex["feature_set"] == "restricted"
-    assert set(ba.required_features()) <= set(_names())
+    assert ex["n_candidate_features"] == len(demo_candidate_names()) and ex["feature_set"] == "restricted"
+    assert set(ba.required_features()) <= set(demo_candidate_names())
     assert any("ICC" in n and "6 randomly chosen" in n for n in ba.document["training_notes"])
     tc = ba.card["training_cohort"]
     assert tc["n"] + tc["n_validation"] == 30
@@ -223,8 +217,8 @@ def test_synthetic_demo_compares_with_both_oracles(cohort, trained, tmp_path):
     cache = tmp_path / "cache"
     shutil.copytree(root / "cohort", cache / "cohort")
     shutil.copytree(root / "work", cache / "work")  # the extraction cache: reused, not recomputed
-    res = train_synthetic_demo(tmp_path / "demo.json", n=30, seed=11, cache_dir=cache, names=list(_names()),
-                               icc_subset=6)
+    res = train_synthetic_demo(tmp_path / "demo.json", n=30, seed=11, cache_dir=cache,
+                               names=list(demo_candidate_names()), icc_subset=6)
 
     def brute_auc(y, s):
         pos, neg = s[y == 1], s[y == 0]
@@ -242,8 +236,9 @@ def test_synthetic_demo_compares_with_both_oracles(cohort, trained, tmp_path):
     assert bundle.is_demo and bundle.card["notice"] == DEMO_NOTICE_TEXT
     source = bundle.card["training_cohort"]["source"]
     assert "make_cohort(n=30, seed=11)" in source
-    assert f"candidates: {len(_names())} features given by the caller" in source  # not the default's wording
+    # not the default's wording
+    assert f"candidates: {len(demo_candidate_names())} features given by the caller" in source
     assert "image types original" not in source
-    assert bundle.extraction["n_candidate_features"] == len(_names())
+    assert bundle.extraction["n_candidate_features"] == len(demo_candidate_names())
     card = res.card_path.read_text()
     assert DEMO_NOTICE_TEXT in card and "imaging oracle AUC" in card

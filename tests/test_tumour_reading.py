@@ -108,7 +108,7 @@ def test_curve_type_is_the_most_suspicious_sizeable_habitat_not_the_mean():
 def test_report_prints_the_diameters_and_curve_type_of_the_result(tmp_path):
     import dataclasses
 
-    from tests.test_report import fake_case_result, pdf_text
+    from tests.builders import fake_case_result, pdf_text
     from tnbc_desktop.core.report import write_report
 
     base = fake_case_result()
