@@ -184,3 +184,17 @@ def test_an_unsaved_mask_does_not_follow_the_user_to_another_study(qtbot, messag
         window.open_case([str(other.study)], None)
     assert seg.editor.n_voxels == 0 and window.state.mask_autosave is None
     assert not [m for m in messages["shown"] if m[0] == "error"], messages["shown"]
+
+
+def test_a_case_opened_with_a_mask_shows_that_mask_in_the_mask_tools(qtbot, messages, no_mask_case):  # noqa: F811
+    """The mask panel and the case's mask line describe the mask that was opened (not 'none')."""
+    patient, files, bundle = no_mask_case
+    window = make_window(qtbot)
+    state = SessionState(study_source=[str(files.study)], mask_path=str(files.mask), bundle_path=str(bundle))
+    with qtbot.waitSignal(window.caseLoaded, timeout=WAIT_MS):
+        window.restore_state(state)
+    n = int(np.count_nonzero(window.case.mask.array))
+    assert n > 0
+    panel_text = window.segment_panel.volume_label.text()
+    assert "none" not in panel_text and f"{n} voxels" in panel_text
+    assert "none" not in window.mask_label.text()

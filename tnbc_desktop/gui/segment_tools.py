@@ -94,6 +94,7 @@ class SegmentationController(QObject):
         self.panel.reader2_button.setChecked(False)
         self.panel.reader2_button.blockSignals(False)
         self._show_editor_mask(force=True)
+        self._update_labels()
 
     @staticmethod
     def _key(state) -> tuple:
@@ -259,7 +260,9 @@ class SegmentationController(QObject):
         self.panel.volume_label.setText(f"{who}: {editor.volume_ml:.2f} ml, {editor.n_voxels} voxels{unsaved}")
         self.panel.origin_label.setText(editor.provenance.describe())
         if self.active == 1:
-            self.window.mask_label.setText(f"Mask: {editor.volume_ml:.2f} ml{unsaved}, {editor.provenance.describe()}")
+            self.window.mask_label.setText(
+                f"Mask: {editor.volume_ml:.2f} ml{unsaved}, {editor.provenance.describe()}" if editor.n_voxels
+                else "Mask: none - open one or make one with the mask tools")
         self.panel.undo_button.setEnabled(editor.can_undo)
         self.panel.redo_button.setEnabled(editor.can_redo)
         first, second = self.editors[1], self.editors[2]
