@@ -180,3 +180,9 @@ def test_analyze_arguments_carry_the_series_choice_into_the_case_inputs():
     assert inputs.series == (200, 201) and inputs.allow_mixed_study is True
     gui = build_parser().parse_args(["gui", "--series", "7"])
     assert gui.series == "7"
+
+
+def test_patient_name_padding_is_not_another_patient(tmp_path):
+    write_dicom_study(make_study(), tmp_path, layout="per-phase")
+    _edit_phase(tmp_path, 2, lambda ds: setattr(ds, "PatientName", "doe^zzcanaryjane^^"))
+    assert load_study(tmp_path).n_phases == 4

@@ -17,8 +17,10 @@ def _series(h: SliceHeader) -> str:
 
 
 def _patient(h: SliceHeader) -> tuple[str, str]:
+    """(PatientID, PatientName) as compared: case, padding and empty trailing name components ignored
+    ('DOE^JANE' == 'Doe^Jane^^')."""
     name, pid = (h.identity + ("", ""))[:2]
-    return pid.strip(), name.strip().upper()
+    return pid.strip(), "^".join(part.strip() for part in name.upper().split("^")).rstrip("^")
 
 
 def _first_difference(headers, value):
