@@ -48,13 +48,13 @@ def series_rows(exam, selected: tuple[int, ...]) -> list[dict]:
 def series_table(rows: list[dict]) -> list[str]:
     """The series table as text lines (one per series) for a terminal."""
     head = f"{'#':>5}  {'description':<28} {'images':>6} {'plane':<9} {'matrix':<9} {'spacing mm':<11} " \
-           f"{'vol':>4} {'phase key':<16} {'flip':<9} {'role':<10} chosen  reason"
+           f"{'vol':>4} {'phase key':<28} {'flip':<9} {'role':<10} chosen  reason"
     lines = [head]
     for r in rows:
         spacing = "-" if r["spacing_mm"] is None else "x".join(f"{v:.3g}" for v in r["spacing_mm"])
         flips = ",".join(f"{v:g}" for v in r["flip_angles"][:3]) + ("..." if len(r["flip_angles"]) > 3 else "")
         lines.append(f"{'?' if r['number'] is None else r['number']:>5}  {r['description'][:28]:<28} "
                      f"{r['n_images']:>6} {r['plane']:<9} {'x'.join(map(str, r['matrix'])):<9} {spacing:<11} "
-                     f"{r['n_volumes'] if r['n_volumes'] is not None else '-':>4} {(r['phase_key'] or '-')[:16]:<16} "
+                     f"{r['n_volumes'] if r['n_volumes'] is not None else '-':>4} {(r['phase_key'] or '-')[:28]:<28} "
                      f"{flips or '-':<9} {r['role']:<10} {'yes' if r['chosen'] else '':<7} {r['reason'][:70]}")
     return lines

@@ -166,8 +166,9 @@ def _phase_key(hs, positions) -> str | None:
         return None
     for key in PHASE_KEYS:
         values = [phase_key_value(h, key) for h in group]
-        if all(v is not None for v in values) and len(set(values)) == len(values):
-            return key
+        present = [v for v in values if v is not None]
+        if len(set(present)) == len(present) >= len(values) - 1:
+            return key if len(present) == len(values) else f"{key} (1 missing)"
     return None
 
 
