@@ -145,3 +145,22 @@ def test_feature_count_and_registration_lines_come_from_the_bundle_and_the_run(t
     res = replace(res, bundle=replace(res.bundle, full_feature_count=11_258))
     _, text, _ = pdf_text(write_report(res, tmp_path / "b.pdf"))
     assert "as in the paper (11,258)" in text and "11,238" not in text
+
+
+def test_one_km_figure_for_the_case_report_and_the_training_report():
+    """The training report draws the bundle's reference curves with the case report's km figure: without a
+    case every group is drawn bold and none is labelled 'this case'; with one only its group is."""
+    from tests.builders import REFERENCE_CURVES
+    from tnbc_desktop.core.report.figures import km_figure
+    from tnbc_desktop.core.survival_group import reference_curves, survival_group
+
+    block = {"cohort": "test cohort", "logrank_p": 0.02, "curves": REFERENCE_CURVES}
+    no_case = km_figure(reference_curves("prm", block), "PRM")
+    lines = no_case.axes[0].get_lines()
+    steps = [ln for ln in lines if str(ln.get_label()).startswith("predicted")]
+    assert len(steps) == 2 and all(ln.get_linewidth() == 2.2 for ln in steps)
+    assert not any("this case" in str(ln.get_label()) for ln in lines)
+    with_case = km_figure(survival_group("prm", "pCR", REFERENCE_CURVES, 0.02), "PRM")
+    widths = {ln.get_label(): ln.get_linewidth() for ln in with_case.axes[0].get_lines()
+              if str(ln.get_label()).startswith("predicted")}
+    assert widths == {"predicted pCR (this case)": 2.2, "predicted non-pCR": 0.9}

@@ -106,6 +106,13 @@ def survival_group(model: str, group: str, reference: Mapping[str, Any], logrank
                          logrank_p=logrank_p, source=source)
 
 
+def reference_curves(model: str, survival: Mapping[str, Any]) -> SurvivalGroup:
+    """The bundle's reference DFS curves of ``model`` (its ``survival`` block) with no case placed on them."""
+    curves = {str(g): normalise_curve(c) for g, c in (survival.get("curves") or {}).items()}
+    return SurvivalGroup(model=model, group="", dfs={}, curves=curves, logrank_p=survival.get("logrank_p"),
+                         source=str(survival.get("cohort") or ""))
+
+
 def censor_marks(curve: dict[str, list[float]]) -> tuple[list[float], list[float]]:
     """(times, survival) of the censor marks drawn on a reference curve.
 

@@ -153,18 +153,20 @@ def km_png(group: SurvivalGroup, title: str, size_in: tuple[float, float] = (3.2
 def km_figure(group: SurvivalGroup, title: str, size_in: tuple[float, float] = (3.2, 2.7)) -> Figure:
     """Reference-cohort DFS Kaplan-Meier curves per predicted group, with censor marks and numbers at risk.
 
-    The group this case's estimate falls in is drawn bold with its CI band; the title (wrapped, never cut)
-    carries the log-rank P as :func:`~tnbc_desktop.core.prediction_status.format_p_value` prints it.
+    The group this case's estimate falls in is drawn bold with its CI band; without a case (``group.group``
+    empty, e.g. the training report) every group is drawn so. The title (wrapped, never cut) carries the
+    log-rank P as :func:`~tnbc_desktop.core.prediction_status.format_p_value` prints it.
     """
     fig = Figure(figsize=size_in)
     ax = fig.add_axes((0.16, 0.36, 0.8, 0.47))
     for name, curve in group.curves.items():
         t = np.asarray(curve["time_months"], dtype=float)
         s = np.asarray(curve["survival"], dtype=float)
-        mine = name == group.group
+        this_case = name == group.group
+        mine = this_case or not group.group
         colour = GROUP_COLOURS.get(name, "grey")
         ax.step(t, s, where="post", color=colour, linewidth=2.2 if mine else 0.9, alpha=1.0 if mine else 0.6,
-                label=f"predicted {name}{' (this case)' if mine else ''}")
+                label=f"predicted {name}{' (this case)' if this_case else ''}")
         ct, cs = censor_marks(curve)
         ax.plot(ct, cs, linestyle="none", marker="|", markersize=4, color=colour, alpha=1.0 if mine else 0.6)
         if mine and "ci_low" in curve and "ci_high" in curve:

@@ -18,8 +18,9 @@ from tnbc_desktop.core.report.layout import (FONT, FRAME_WIDTH, MARGIN_BOTTOM, M
                                              fmt, fmt_ci, png_image, styles, table, text)
 from tnbc_desktop.core.training.card import MODEL_TITLES
 from tnbc_desktop.core.training.evaluate import compare_delong
-from tnbc_desktop.core.training.report_figures import (MODEL_SHORT, calibration_png, decision_png, km_png,
-                                                       roc_png)
+from tnbc_desktop.core.report.figures import km_png
+from tnbc_desktop.core.survival_group import reference_curves
+from tnbc_desktop.core.training.report_figures import MODEL_SHORT, calibration_png, decision_png, roc_png
 
 SECTION_TITLES = ("Cohort and settings", "Table 2. Selected inputs", "Table 3. Discrimination",
                   "DeLong comparisons", "Calibration", "ROC curves", "Decision curves",
@@ -161,8 +162,9 @@ def _story(result, extra_lines) -> list:
     story += [h(6), text("Net benefit for predicting non-pCR (the clinically actionable prediction); "
                          "treat-all and treat-none for reference.", st["small"]),
               _figure_grid([decision_png(result.scores, _split_key(s)) for s in splits])]
-    kms = [km_png(doc["models"][m]["survival"], MODEL_SHORT[m]) for m in ("model3", "prm", "gprm")
-           if m in _fitted(doc) and doc["models"][m].get("survival")]
+    kms = [km_png(reference_curves(m, doc["models"][m]["survival"]), f"{MODEL_SHORT[m]} "
+                  f"({doc['models'][m]['survival'].get('cohort', '')})", size_in=(3.4, 2.8))
+           for m in ("model3", "prm", "gprm") if m in _fitted(doc) and doc["models"][m].get("survival")]
     story += [h(7)]
     story += [table(_logrank_rows(doc), st["cell"]), _figure_grid(kms)] if kms else \
         [text("No DFS data in the manifest: not computed.", st["body"])]

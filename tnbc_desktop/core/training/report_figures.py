@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from tnbc_desktop.core.report.figures import GROUP_COLOURS, png_bytes
+from tnbc_desktop.core.report.figures import png_bytes
 from tnbc_desktop.core.training.stats import auc, calibration_bins, decision_curve
 
 MODEL_COLOURS = {"model1": "#56B4E9", "model2": "#009E73", "model3": "#0072B2", "prm": "#E69F00",
@@ -104,22 +104,4 @@ def decision_png(scores: pd.DataFrame, split: str, models=("model3", "prm", "gpr
     return _png(fig)
 
 
-def km_png(survival: dict, title: str, size_in=(3.4, 2.8)) -> bytes:
-    """Kaplan-Meier DFS per predicted group from a bundle survival block (curves + log-rank P)."""
-    fig = Figure(figsize=size_in)
-    ax = fig.add_subplot(111)
-    for label, c in sorted((survival.get("curves") or {}).items()):
-        colour = GROUP_COLOURS.get(label, "#333333")
-        ax.step(c["times"], c["survival"], where="post", color=colour, lw=1.3,
-                label=f"predicted {label} (n={c['n']}, events {c['n_events']})")
-        ax.fill_between(c["times"], c["ci_low"], c["ci_high"], step="post", color=colour, alpha=0.15, lw=0)
-    p = survival.get("logrank_p")
-    ax.set(xlabel="months", ylabel="disease-free survival", ylim=(0, 1.02),
-           title=f"{title} ({survival.get('cohort', '')}); log-rank P = " + ("n/a" if p is None else f"{p:.3g}"))
-    ax.title.set_fontsize(7)
-    ax.legend(fontsize=6, loc="lower left")
-    fig.tight_layout()
-    return _png(fig)
-
-
-__all__ = ["roc_points", "roc_png", "calibration_png", "decision_png", "km_png", "MODEL_SHORT"]
+__all__ = ["roc_points", "roc_png", "calibration_png", "decision_png", "MODEL_SHORT"]
