@@ -164,6 +164,22 @@ def table_summary(series: tuple[ExamSeries, ...], limit: int = MESSAGE_TABLE_CHA
     return "; ".join(parts)
 
 
+def ignored_note(ignored: tuple[ExamSeries, ...], limit: int = 300) -> str:
+    """One note naming the series left out of the DCE and their roles (the reasons are in the series table)."""
+    def role(s: ExamSeries) -> str:
+        return "derived/subtraction/MIP" if s.role == SeriesRole.DERIVED else s.role.value
+
+    parts, used = [], 0
+    for i, s in enumerate(ignored):
+        text = f"{s.label} {role(s)}"
+        if used + len(text) > limit:
+            parts.append(f"+{len(ignored) - i} more")
+            break
+        parts.append(text)
+        used += len(text) + 2
+    return f"ignored {len(ignored)} other series (see the exam's series table): " + "; ".join(parts)
+
+
 def _chosen_series(exam: Exam, numbers: tuple[int, ...]) -> tuple[ExamSeries, ...]:
     known = {s.number for s in exam.series}
     missing = [n for n in numbers if n not in known]
@@ -208,8 +224,8 @@ def select_dce(exam: Exam, series_numbers: tuple[int, ...] | None = None) -> Dce
                          exam.scan.source)
     chosen = _with_series_parts(exam, chosen)
     used = {(s.uid, s.part) for s in chosen}
-    for s in exam.series:
-        if (s.uid, s.part) not in used:
-            notes.append(f"ignored series {s.label} ({s.n_images} images; {s.role.value}: {s.reason})")
+    ignored = tuple(s for s in exam.series if (s.uid, s.part) not in used)
+    if ignored:
+        notes.append(ignored_note(ignored))
     headers = tuple(h for s in chosen for h in s.headers)
     return DceSelection(headers=headers, series=chosen, notes=tuple(notes))
