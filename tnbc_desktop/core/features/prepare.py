@@ -33,7 +33,7 @@ from tnbc_desktop.core.features.filters import (  # the crop margin must be crop
 from tnbc_desktop.core.features.jobs import KineticJob, RegionJob
 from tnbc_desktop.core.features.kinetic import affine_reference, kinetic_reference, phase_on_grid
 from tnbc_desktop.core.features.region import region_problem
-from tnbc_desktop.core.phase_numbering import phase_number
+from tnbc_desktop.core.phase_numbering import phase_name
 from tnbc_desktop.core.regions import bounding_box
 from tnbc_desktop.core.study import DCEStudy, Geometry
 from tnbc_desktop.errors import CancelledError, FeatureError
@@ -168,8 +168,8 @@ def normalised_on_grid(study: DCEStudy, phase: int, grid: ResampledGrid, setting
         return sitk.GetArrayFromImage(resample_image(img, grid, interp))
     mean, sigma = _whole_image_stats(raw, geometry)
     if not (np.isfinite(mean) and np.isfinite(sigma) and sigma > 0):
-        raise FeatureError(f"phase {phase_number(phase)} (the early phase radiomics use) is flat or not finite "
-                           f"(mean {mean:g}, SD {sigma:g}): it cannot be normalised", study.source)
+        raise FeatureError(f"{phase_name(phase)} (the early phase radiomics use) is flat or not finite (mean "
+                           f"{mean:g}, SD {sigma:g}): it cannot be normalised", study.source)
     shift, scale = -mean, 1.0 / sigma  # what NormalizeImageFilter hands to its ShiftScaleImageFilter
     factor = float(settings.get("normalizeScale", 1))
 

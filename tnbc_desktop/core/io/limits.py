@@ -22,8 +22,8 @@ _UNCOMPRESSED = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.
 
 
 def memory_budget_bytes() -> int:
-    """Bytes one study's arrays may take: :data:`MEMORY_SHARE` of physical memory, and no more than the
-    process's address-space limit when one is set (``ulimit -v``)."""
+    """Bytes one study's arrays may take: :data:`MEMORY_SHARE` of physical memory, and of the process's
+    address-space or data limit when one is set (``ulimit -v`` / ``-d``)."""
     try:
         physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
@@ -32,9 +32,10 @@ def memory_budget_bytes() -> int:
     try:
         import resource
 
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
-            budget = min(budget, int(soft * MEMORY_SHARE))
+        for limit in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
+            soft, _ = resource.getrlimit(limit)
+            if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
+                budget = min(budget, int(soft * MEMORY_SHARE))
     except (ImportError, ValueError, OSError):
         pass
     return max(budget, 1)

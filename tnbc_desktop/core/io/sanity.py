@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from tnbc_desktop.core.phase_numbering import phase_number
+from tnbc_desktop.core.phase_numbering import phase_name
 from tnbc_desktop.core.study import Geometry
 from tnbc_desktop.errors import DicomError, GeometryError, InputError
 
@@ -72,8 +72,8 @@ def check_geometry(geometry: Geometry, source) -> Geometry:
 
 def _phase_name(study, k: int) -> str:
     info = study.phases[k] if k < len(study.phases) else None
-    desc = f", {info.series_description!r}" if info is not None and info.series_description else ""
-    return f"phase {phase_number(k)} (t = {study.phase_times_s[k]:g} s{desc})"
+    desc = f" {info.series_description!r}" if info is not None and info.series_description else ""
+    return phase_name(k, float(study.phase_times_s[k])) + desc
 
 
 def phase_value_warnings(study) -> tuple[str, ...]:
