@@ -5,6 +5,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from tnbc_desktop.core.bundle import assemble_bundle, save_bundle
@@ -300,3 +301,33 @@ def demo_candidate_names() -> tuple[str, ...]:
               or n.endswith(("_shape_Sphericity", "_shape_MeshVolume", "_shape_Elongation"))]
     kinetic = [n for n in kinetic_feature_names(["original"]) if "_firstorder_" in n]
     return tuple(region + list(MSI_NAMES) + kinetic)
+
+
+# --------------------------------------------------------------------------------------------------- fuzzing
+@st.composite
+def mutations(draw, size: int):
+    """A list of (kind, position, payload) edits applied in order to a byte string of ``size`` bytes."""
+    edits = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["flip", "truncate", "insert", "overwrite", "delete"]))
+        pos = draw(st.integers(0, max(size - 1, 0)))
+        payload = draw(st.binary(min_size=1, max_size=16))
+        edits.append((kind, pos, payload))
+    return edits
+
+
+def apply(data: bytes, edits) -> bytes:
+    buf = bytearray(data)
+    for kind, pos, payload in edits:
+        pos = min(pos, len(buf))
+        if kind == "flip" and pos < len(buf):
+            buf[pos] ^= payload[0] or 0xFF
+        elif kind == "truncate":
+            del buf[pos:]
+        elif kind == "insert":
+            buf[pos:pos] = payload
+        elif kind == "overwrite":
+            buf[pos:pos + len(payload)] = payload
+        elif kind == "delete":
+            del buf[pos:pos + len(payload)]
+    return bytes(buf)

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.bad_inputs import make_study
-from tests.test_fuzz_loaders import apply, mutations
+from tests.builders import apply, make_test_bundle, mutations
 from tnbc_desktop.errors import TnbcError
 
 FUZZ = settings(max_examples=100, deadline=None, derandomize=True, database=None,
@@ -178,8 +178,6 @@ def test_fuzz_manifest(tmp_path, edits, utf16):
 
 @pytest.fixture(scope="module")
 def bundle_text(tmp_path_factory) -> bytes:
-    from tests.test_pipeline import make_test_bundle
-
     return make_test_bundle(tmp_path_factory.mktemp("fuzz_bundle") / "b.json").read_bytes()
 
 

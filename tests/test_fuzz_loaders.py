@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.bad_inputs import MAF_HEADER, make_study, maf_line
+from tests.builders import apply, mutations
 from tnbc_desktop.core.io.mutations import read_mutation_panel
 from tnbc_desktop.core.io.study_loader import load_study
 from tnbc_desktop.core.study import DCEStudy
@@ -43,35 +44,6 @@ def single_series_template(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("fuzz_single")
     write_dicom_study(study, root / "study", layout="single-series")
     return root / "study"
-
-
-@st.composite
-def mutations(draw, size: int):
-    """A list of (kind, position, payload) edits applied in order to a byte string of ``size`` bytes."""
-    edits = []
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["flip", "truncate", "insert", "overwrite", "delete"]))
-        pos = draw(st.integers(0, max(size - 1, 0)))
-        payload = draw(st.binary(min_size=1, max_size=16))
-        edits.append((kind, pos, payload))
-    return edits
-
-
-def apply(data: bytes, edits) -> bytes:
-    buf = bytearray(data)
-    for kind, pos, payload in edits:
-        pos = min(pos, len(buf))
-        if kind == "flip" and pos < len(buf):
-            buf[pos] ^= payload[0] or 0xFF
-        elif kind == "truncate":
-            del buf[pos:]
-        elif kind == "insert":
-            buf[pos:pos] = payload
-        elif kind == "overwrite":
-            buf[pos:pos + len(payload)] = payload
-        elif kind == "delete":
-            del buf[pos:pos + len(payload)]
-    return bytes(buf)
 
 
 def _fuzz_folder(template: Path, work: Path, victim_index: int, edits) -> Path:
