@@ -121,8 +121,13 @@ def read_manifest(path: str | Path, require: tuple[str, ...] = (), check_files: 
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:  # one parse up front: a malformed CSV (NUL byte, stray carriage return...) is a plain InputError
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        fieldnames = reader.fieldnames
+        records = list(reader)
+    except csv.Error as exc:
+        raise InputError(f"manifest is not a readable CSV file ({exc})", path) from None
+    header = [h.strip().lower() for h in (fieldnames or [])]
     missing = [c for c in ("patient_id", "study", *require) if c not in header]
     if missing:
         raise InputError(f"manifest lacks required column(s): {', '.join(missing)} "
@@ -142,7 +147,7 @@ def read_manifest(path: str | Path, require: tuple[str, ...] = (), check_files: 
             problems.append(f"row {row}: {column} not found: {v}")
         return p
 
-    for i, rec in enumerate(reader, start=1):
+    for i, rec in enumerate(records, start=1):
         rec = {(k or "").strip().lower(): (v or "") for k, v in rec.items()}
         pid = rec.get("patient_id", "").strip()
         if not pid:
