@@ -169,6 +169,23 @@ def _json_cases(add) -> None:
         return lambda: read_clinical_json(p)
     add("json/clinical-nested-10000", clinical, Expect(ClinicalInputError, "nested"))
 
+    def session(work, base):
+        from tnbc_desktop.gui.session import SessionStore
+        store = SessionStore(work)
+        _write_bytes(work, store.path.name, _deep_json().encode())
+        return lambda: store.load()
+
+    def session_check(out, base):  # a corrupt session file: defaults and a plain message, never a crash
+        state, problem = out
+        _assert(problem is not None and "nested" in problem, f"problem: {problem!r}")
+    add("json/session-nested-10000", session, Expect(check=session_check))
+
+    def recent(work, base):
+        from tnbc_desktop.gui.session import RECENT_FILE, SessionStore
+        _write_bytes(work, RECENT_FILE, _deep_json().encode())
+        return lambda: SessionStore(work).recent_cases()
+    add("json/recent-cases-nested-10000", recent, Expect(check=lambda out, b: _assert(out == [], f"{out!r}")))
+
     def habitat_model(work, base):
         from tnbc_desktop.cli.cohort import read_habitat_model
         p = _write_bytes(work, "habitat.json", _deep_json().encode())

@@ -44,9 +44,11 @@ def register(sub) -> None:
 def read_names_file(path: str | Path) -> list[str]:
     """Feature names from a text file (one per line; blank lines and ``#`` comments skipped)."""
     p = Path(path)
+    from tnbc_desktop.core.io.safe_files import read_bytes_limited
+
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_bytes_limited(p, error=ConfigError, what="the feature-name list").decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read the feature-name list ({getattr(exc, 'strerror', None) or exc})", p) from None
     names = [line.split("#", 1)[0].strip() for line in text.splitlines()]
     names = [n for n in names if n]

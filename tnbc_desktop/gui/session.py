@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from tnbc_desktop.core.io.atomic import set_aside, write_text_atomic
+from tnbc_desktop.core.io.safe_json import read_json
+from tnbc_desktop.errors import ConfigError
 from tnbc_desktop.logsafe import get_logger
 from tnbc_desktop.paths import user_data_dir
 
@@ -131,11 +133,12 @@ class SessionStore:
         if not self.path.exists():
             return SessionState(), None
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = read_json(self.path, ConfigError, what="session file")
             return SessionState.from_dict(data), None
-        except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, TypeError, ConfigError) as exc:
             aside = self.set_aside()
-            reason = exc.__class__.__name__ if isinstance(exc, (OSError, UnicodeDecodeError)) else str(exc)
+            reason = exc.problem if isinstance(exc, ConfigError) else exc.__class__.__name__ if isinstance(
+                exc, (OSError, UnicodeDecodeError)) else str(exc)
             log.warning("session file unreadable (%s); kept as %s", reason, aside.name)
             return SessionState(), (f"The saved session {self.path} could not be read ({reason}); "
                                     f"it was kept as {aside.name} and the app starts with empty inputs.")
@@ -147,9 +150,9 @@ class SessionStore:
     def recent_cases(self) -> list[dict]:
         """Most recent first: dicts with ``study_source`` (list of str), ``mask_path`` and ``label``."""
         try:
-            data = json.loads((self.folder / RECENT_FILE).read_text(encoding="utf-8"))
+            data = read_json(self.folder / RECENT_FILE, ConfigError, what="recent-cases file")
             return [d for d in data if isinstance(d, dict) and isinstance(d.get("study_source"), list)]
-        except (OSError, ValueError, TypeError):
+        except (ConfigError, TypeError):
             return []
 
     def add_recent(self, study_source: list[str], mask_path: str | None, label: str = "") -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from tnbc_desktop.core.io.safe_files import open_regular
 from tnbc_desktop.errors import InputError, TimingError
 
 FRAME_KINDS = ("list", "time")
@@ -38,7 +39,7 @@ def frames_first(array: np.ndarray) -> np.ndarray:
 
 def nrrd_header_fields(path: str | Path) -> dict[str, str]:
     """Key/value lines (``key: value`` and ``key:=value``) of an NRRD text header (at most 64 KB read)."""
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         head = handle.read(_MAX_HEADER_BYTES)
     if not head.startswith(b"NRRD"):
         return {}

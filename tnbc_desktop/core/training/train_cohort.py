@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tnbc_desktop.core.io.safe_json import read_json
 from tnbc_desktop.core.io.atomic import write_text_atomic
 from tnbc_desktop.core.manifest import Manifest, read_manifest
 from tnbc_desktop.core.training.envelope import manifest_envelope
@@ -156,10 +157,10 @@ def _read_table(path: Path) -> pd.DataFrame:
 def _habitat_model_beside(table: Path) -> dict:
     hm = table.parent / "habitat_model.json"
     try:
-        return json.loads(hm.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        return read_json(hm, InputError, what="habitat_model.json")
+    except InputError as exc:
         raise InputError("the features were computed with a habitat model that must sit beside the table as "
-                         f"habitat_model.json (as 'cohort extract' writes it): {exc}", table) from None
+                         f"habitat_model.json (as 'cohort extract' writes it): {exc.problem}", table) from None
 
 
 def _extract(manifest_path: Path, out: Path, options: TrainOptions, names, habitat_model: dict | None):
