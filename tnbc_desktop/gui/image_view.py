@@ -20,8 +20,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from tnbc_desktop.core.display_window import (DisplayWindow, body_window, image_sample, lesion_values,
-                                              window_presets, with_lesion)
+from tnbc_desktop.core.display_window import DisplayWindow
 from tnbc_desktop.core.orientation import plane_frame
 from tnbc_desktop.core.regions import bounding_box
 from tnbc_desktop.core.study import DCEStudy
@@ -29,6 +28,7 @@ from tnbc_desktop.gui.kinetic_colours import MapStyle, map_style
 from tnbc_desktop.gui.overlays import OverlayCache, OverlayToggles, outline_rgba
 from tnbc_desktop.gui.slice_viewbox import SliceViewBox
 from tnbc_desktop.gui.view_annotations import DiameterLine, OrientationMarkers, Ruler
+from tnbc_desktop.gui.view_windowing import ViewWindowing
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -49,15 +49,7 @@ class KeyGraphicsView(pg.GraphicsLayoutWidget):
             super().keyPressEvent(ev)
 
 
-def subtraction_mip(data: np.ndarray, phase: int) -> np.ndarray:
-    """Axial MIP [y, x] of ``data[phase] - data[0]`` over z, one slice at a time (no 3D temporary)."""
-    out = np.full(data.shape[2:], -np.inf, dtype=np.float32)
-    for z in range(data.shape[1]):
-        np.maximum(out, data[phase, z] - data[0, z], out=out)
-    return out
-
-
-class SliceView(QWidget):
+class SliceView(ViewWindowing, QWidget):
     """Axial viewer. Signals: ``sliceChanged(int)``, ``phaseChanged(int)``, ``windowChanged(float, float)``,
     ``cursorMoved(int, int, int)`` (z, y, x of the voxel under the mouse; -1s when outside),
     ``modeChanged(str)``."""
@@ -226,17 +218,6 @@ class SliceView(QWidget):
         return self._early
 
     @property
-    def window_kind(self) -> str:
-        """Which window the image uses: "subtraction", "mip" or "signal" (also under a kinetic map)."""
-        return self.mode if self.mode in ("subtraction", "mip") else "signal"
-
-    @property
-    def window(self) -> tuple[float, float]:
-        """(level, width) of the image shown, in its units (signal or signal difference)."""
-        w = self._windows.get(self.window_kind) or self.default_window()
-        return w.level, w.width
-
-    @property
     def segmentation_visible(self) -> bool:
         return self._segmentation_visible
 
@@ -280,56 +261,6 @@ class SliceView(QWidget):
         self.redraw()
         self.modeChanged.emit(self.mode)
         self.windowChanged.emit(*self.window)
-
-    def set_window(self, level: float, width: float) -> None:
-        self._windows[self.window_kind] = DisplayWindow(float(level), max(float(width), 1e-6))
-        self._apply_levels()
-        self.windowChanged.emit(*self.window)
-
-    def reset_window(self) -> None:
-        """Back to the default window of the image shown (it then follows later mask changes again)."""
-        self._windows.pop(self.window_kind, None)
-        self._apply_levels()
-        self.windowChanged.emit(*self.window)
-
-    def default_window(self, kind: str | None = None) -> DisplayWindow:
-        """The default window of ``kind`` (default: the one shown), computed once per study and mask."""
-        kind = kind or self.window_kind
-        if kind not in self._default_windows:
-            self._default_windows[kind] = self._compute_default(kind)
-        return self._default_windows[kind]
-
-    def window_presets(self) -> dict[str, DisplayWindow]:
-        """Named windows for the kind shown (default first); empty without a study."""
-        if self.study is None:
-            return {}
-        sample, lesion = self._window_samples(self.window_kind)
-        return window_presets(sample, lesion, self.default_window())
-
-    def _window_samples(self, kind: str):
-        data, e, mask = self.study.data, self._early, self._window_mask
-        if kind == "signal":
-            return image_sample(data[e]), lesion_values(data[e], mask)
-        lesion = None
-        if mask is not None and mask.any():
-            lesion = lesion_values(data[e], mask) - lesion_values(data[0], mask)
-        if kind == "mip":
-            return self.mip(e), lesion
-        return image_sample(data[e]) - image_sample(data[0]), lesion
-
-    def _compute_default(self, kind: str) -> DisplayWindow:
-        if self.study is None:
-            return DisplayWindow(0.5, 1.0)
-        sample, lesion = self._window_samples(kind)
-        if kind not in self._body_windows:  # per study; a mask change only re-reads the lesion
-            self._body_windows[kind] = body_window(sample, floor=None if kind == "signal" else 0.0)
-        return with_lesion(self._body_windows[kind], lesion)
-
-    def mip(self, phase: int) -> np.ndarray:
-        """Axial MIP of (phase - pre-contrast), cached per phase."""
-        if phase not in self._mip_cache:
-            self._mip_cache[phase] = subtraction_mip(self.study.data, phase)
-        return self._mip_cache[phase]
 
     def reset_zoom(self) -> None:
         if self.study is not None:
@@ -434,12 +365,6 @@ class SliceView(QWidget):
         self.diameter.show_for(self._z, visible=self.mode != "mip" and self._segmentation_visible)
 
     # ---------------------------------------------------------------- interaction
-    def drag_window(self, dx_px: float, dy_px: float) -> None:
-        """Left-drag: vertical = level, horizontal = width, in steps of 1/400 of the default width."""
-        step = self.default_window().width / 400.0
-        level, width = self.window
-        self.set_window(level - dy_px * step, width + dx_px * step)
-
     def handle_key(self, key: int, text: str) -> bool:
         """The viewer keys (module docstring); False when ``key`` is not one of them."""
         if key in (Qt.Key.Key_Up, Qt.Key.Key_Right):
