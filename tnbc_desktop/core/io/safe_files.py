@@ -53,18 +53,19 @@ def is_regular_file(path: str | Path) -> bool:
     return special_file_problem(path) is None
 
 
-def require_regular_file(path: str | Path, error: type[TnbcError] = InputError) -> Path:
-    """``path`` if it is a regular file (or a symlink to one), else ``error`` naming it."""
+def require_regular_file(path: str | Path, error: type[TnbcError] = InputError, what: str = "") -> Path:
+    """``path`` if it is a regular file (or a symlink to one), else ``error`` naming it (and ``what`` it was
+    meant to be, e.g. "the feature-name list does not exist")."""
     problem = special_file_problem(path)
     if problem is not None:
-        raise error(problem, path)
+        raise error(f"{what} {problem}" if what else problem, path)
     return Path(path)
 
 
-def open_regular(path: str | Path, error: type[TnbcError] = InputError) -> BinaryIO:
+def open_regular(path: str | Path, error: type[TnbcError] = InputError, what: str = "") -> BinaryIO:
     """Open for binary reading without ever blocking: ``O_NONBLOCK`` keeps a FIFO that appeared after the
     check from hanging the open; the opened descriptor is checked to be a regular file."""
-    require_regular_file(path, error)
+    require_regular_file(path, error, what)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(path, flags)
@@ -95,7 +96,7 @@ def format_size(n: float) -> str:
 def read_bytes_limited(path: str | Path, limit: int = MAX_TEXT_BYTES, error: type[TnbcError] = InputError,
                        what: str = "file") -> bytes:
     """All bytes of a regular file of at most ``limit`` bytes; a larger file is refused unread."""
-    with open_regular(path, error) as handle:
+    with open_regular(path, error, "" if what == "file" else what) as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > limit:
             raise error(f"{what} is {format_size(size)}, over the {format_size(limit)} limit; not read", path)
