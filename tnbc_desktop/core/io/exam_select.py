@@ -151,17 +151,21 @@ def scan_exam(files: list[Path], strict: bool = False, source: str = "") -> Exam
     return examine(headers, source=source, n_ignored_files=ignored)
 
 
-def table_summary(series: tuple[ExamSeries, ...], limit: int = MESSAGE_TABLE_CHARS) -> str:
-    """The series table in one short line for an error message: 'label role (n images); ...'."""
+def _join_within(texts: list[str], limit: int) -> str:
+    """``texts`` joined by '; ' while they fit in about ``limit`` characters, then '+N more'."""
     parts, used = [], 0
-    for i, s in enumerate(series):
-        text = f"{s.label} {s.role.value} ({s.n_images} img)"
+    for i, text in enumerate(texts):
         if used + len(text) > limit:
-            parts.append(f"+{len(series) - i} more")
+            parts.append(f"+{len(texts) - i} more")
             break
         parts.append(text)
         used += len(text) + 2
     return "; ".join(parts)
+
+
+def table_summary(series: tuple[ExamSeries, ...], limit: int = MESSAGE_TABLE_CHARS) -> str:
+    """The series table in one short line for an error message: 'label role (n images); ...'."""
+    return _join_within([f"{s.label} {s.role.value} ({s.n_images} img)" for s in series], limit)
 
 
 def ignored_note(ignored: tuple[ExamSeries, ...], limit: int = 300) -> str:
@@ -169,15 +173,8 @@ def ignored_note(ignored: tuple[ExamSeries, ...], limit: int = 300) -> str:
     def role(s: ExamSeries) -> str:
         return "derived/subtraction/MIP" if s.role == SeriesRole.DERIVED else s.role.value
 
-    parts, used = [], 0
-    for i, s in enumerate(ignored):
-        text = f"{s.label} {role(s)}"
-        if used + len(text) > limit:
-            parts.append(f"+{len(ignored) - i} more")
-            break
-        parts.append(text)
-        used += len(text) + 2
-    return f"ignored {len(ignored)} other series (see the exam's series table): " + "; ".join(parts)
+    return (f"ignored {len(ignored)} other series (see the exam's series table): "
+            + _join_within([f"{s.label} {role(s)}" for s in ignored], limit))
 
 
 def _chosen_series(exam: Exam, numbers: tuple[int, ...]) -> tuple[ExamSeries, ...]:
