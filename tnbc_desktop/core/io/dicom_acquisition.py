@@ -44,13 +44,14 @@ class AcquisitionFacts:
         return r(self.flip_angle), r(self.repetition_time_ms), r(self.echo_time_ms)
 
 
-def _float(value) -> float | None:
+def dicom_float(value, default=None):
+    """``float(value)`` of a DICOM element value; ``default`` when it is empty or not a number."""
     try:
         if value is None or value == "":
-            return None
+            return default
         return float(value)
     except (TypeError, ValueError):
-        return None
+        return default
 
 
 def _private_number(ds, tag) -> float | None:
@@ -67,19 +68,19 @@ def _private_number(ds, tag) -> float | None:
         if elem.VR in ("FD",) or (elem.VR == "UN" and len(raw) == 8 and not raw.strip(b"0123456789.+-\\ ")):
             return struct.unpack("<d", raw[:8])[0] if len(raw) >= 8 else None
         text = raw.decode("ascii", "ignore").split("\\")[0].strip()
-        return _float(text)
+        return dicom_float(text)
     if isinstance(value, (list, tuple)) or hasattr(value, "__len__") and not isinstance(value, str):
         value = value[0] if len(value) else None
-    return _float(value)
+    return dicom_float(value)
 
 
 def _b_value(ds, diffusion_item=None) -> float | None:
     values = []
-    public = _float(ds.get("DiffusionBValue"))
+    public = dicom_float(ds.get("DiffusionBValue"))
     if public is not None:
         values.append(public)
     if diffusion_item is not None:
-        b = _float(diffusion_item.get("DiffusionBValue"))
+        b = dicom_float(diffusion_item.get("DiffusionBValue"))
         if b is not None:
             values.append(b)
     for tag in _PRIVATE_B_VALUES:
@@ -106,8 +107,8 @@ def _text(value) -> str:
 def classic_facts(ds) -> AcquisitionFacts:
     scanning, name = _text(ds.get("ScanningSequence")), _text(ds.get("SequenceName"))
     return AcquisitionFacts(
-        flip_angle=_float(ds.get("FlipAngle")), repetition_time_ms=_float(ds.get("RepetitionTime")),
-        echo_time_ms=_float(ds.get("EchoTime")), scanning_sequence=scanning, sequence_name=name,
+        flip_angle=dicom_float(ds.get("FlipAngle")), repetition_time_ms=dicom_float(ds.get("RepetitionTime")),
+        echo_time_ms=dicom_float(ds.get("EchoTime")), scanning_sequence=scanning, sequence_name=name,
         protocol_name=_text(ds.get("ProtocolName")), acquisition_contrast=_text(ds.get("AcquisitionContrast")),
         echo_planar=_is_epi(scanning, name, _text(ds.get("EchoPlanarPulseSequence"))),
         b_value=_b_value(ds), acquisition_number=_int(ds.get("AcquisitionNumber")),
@@ -115,7 +116,7 @@ def classic_facts(ds) -> AcquisitionFacts:
 
 
 def _int(value) -> int | None:
-    f = _float(value)
+    f = dicom_float(value)
     return None if f is None else int(round(f))
 
 
@@ -128,9 +129,10 @@ def enhanced_frame_facts(ds, item) -> AcquisitionFacts:
     name = _text(ds.get("PulseSequenceName")) or _text(ds.get("SequenceName"))
     scanning = _text(ds.get("ScanningSequence"))
     return AcquisitionFacts(
-        flip_angle=_float(timing.get("FlipAngle")) if timing else _float(ds.get("FlipAngle")),
-        repetition_time_ms=_float(timing.get("RepetitionTime")) if timing else _float(ds.get("RepetitionTime")),
-        echo_time_ms=_float(echo.get("EffectiveEchoTime")) if echo else _float(ds.get("EchoTime")),
+        flip_angle=dicom_float(timing.get("FlipAngle")) if timing else dicom_float(ds.get("FlipAngle")),
+        repetition_time_ms=(dicom_float(timing.get("RepetitionTime")) if timing
+                            else dicom_float(ds.get("RepetitionTime"))),
+        echo_time_ms=dicom_float(echo.get("EffectiveEchoTime")) if echo else dicom_float(ds.get("EchoTime")),
         scanning_sequence=scanning, sequence_name=name, protocol_name=_text(ds.get("ProtocolName")),
         acquisition_contrast=_text(ds.get("AcquisitionContrast")),
         echo_planar=_is_epi(scanning, name, _text(ds.get("EchoPlanarPulseSequence"))),

@@ -25,7 +25,8 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
-from tnbc_desktop.core.io.dicom_acquisition import AcquisitionFacts, classic_facts, enhanced_frame_facts
+from tnbc_desktop.core.io.dicom_acquisition import (AcquisitionFacts, classic_facts, dicom_float,
+                                                    enhanced_frame_facts)
 from tnbc_desktop.core.io.limits import check_dicom_declared_pixels
 from tnbc_desktop.core.io.safe_files import open_regular, special_file_problem
 from tnbc_desktop.core.io.sanity import check_slice_header
@@ -100,17 +101,8 @@ def list_candidate_files(folder: Path) -> list[Path]:
     return found
 
 
-def _float(value, default=None):
-    try:
-        if value is None or value == "":
-            return default
-        return float(value)
-    except (TypeError, ValueError):
-        return default
-
-
 def _int(value, default=None):
-    f = _float(value)
+    f = dicom_float(value)
     return default if f is None else int(round(f))
 
 
@@ -160,7 +152,7 @@ def _first(seq_owner, name):
 
 def _classic_times(ds) -> dict:
     times = {}
-    trig = _float(ds.get("TriggerTime"))
+    trig = dicom_float(ds.get("TriggerTime"))
     if trig is not None:
         times["TriggerTime"] = trig / 1000.0
     for tm_tag, da_tag in TIME_TAGS:
@@ -177,8 +169,9 @@ def _common(ds, path: Path) -> dict:
     return dict(
         path=str(path), series_uid=series_uid, series_number=_int(ds.get("SeriesNumber")),
         series_description=str(ds.get("SeriesDescription", "") or ""), image_type=image_type,
-        rows=int(ds.Rows), columns=int(ds.Columns), slice_thickness=_float(ds.get("SliceThickness")),
-        spacing_between_slices=_float(ds.get("SpacingBetweenSlices")), instance_number=_int(ds.get("InstanceNumber")),
+        rows=int(ds.Rows), columns=int(ds.Columns), slice_thickness=dicom_float(ds.get("SliceThickness")),
+        spacing_between_slices=dicom_float(ds.get("SpacingBetweenSlices")),
+        instance_number=_int(ds.get("InstanceNumber")),
         transfer_syntax=ts, study_uid=str(ds.get("StudyInstanceUID", "") or ""),
         sop_instance_uid=str(ds.get("SOPInstanceUID", "") or ""),
         identity=tuple(str(ds.get(t, "") or "") for t in _IDENTITY_TAGS),
@@ -214,10 +207,10 @@ def _enhanced_headers(ds, path: Path) -> list[SliceHeader]:
             pixel_spacing=_floats(measures.get("PixelSpacing"), 2) if measures else None,
             temporal_position=_int(content.get("TemporalPositionIndex")) if content else None,
             times_s=times,
-            slope=_float(transform.get("RescaleSlope"), 1.0) if transform else 1.0,
-            intercept=_float(transform.get("RescaleIntercept"), 0.0) if transform else 0.0,
+            slope=dicom_float(transform.get("RescaleSlope"), 1.0) if transform else 1.0,
+            intercept=dicom_float(transform.get("RescaleIntercept"), 0.0) if transform else 0.0,
             acq=enhanced_frame_facts(ds, item),
-            **{**common, "slice_thickness": _float(measures.get("SliceThickness")) if measures else None},
+            **{**common, "slice_thickness": dicom_float(measures.get("SliceThickness")) if measures else None},
         ))
     return out
 
@@ -237,7 +230,7 @@ def headers_from_dataset(ds, path: Path, pixels: PixelLocation | None = None) ->
             orientation=_floats(ds.get("ImageOrientationPatient"), 6),
             pixel_spacing=_floats(ds.get("PixelSpacing"), 2),
             temporal_position=_int(ds.get("TemporalPositionIdentifier")), times_s=_classic_times(ds),
-            slope=_float(ds.get("RescaleSlope"), 1.0), intercept=_float(ds.get("RescaleIntercept"), 0.0),
+            slope=dicom_float(ds.get("RescaleSlope"), 1.0), intercept=dicom_float(ds.get("RescaleIntercept"), 0.0),
             pixels=pixels, acq=classic_facts(ds), **_common(ds, path),
         )]
     except DicomError:
