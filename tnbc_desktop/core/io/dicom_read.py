@@ -5,28 +5,33 @@ gives one per frame (``frame`` = 0-based frame index). Pixels are read later, on
 :func:`tnbc_desktop.core.io.dicom_pixels.read_slice_pixels`. Anything unreadable ends in :class:`DicomError`
 naming the file and the problem.
 
-Speed: the header pass notes where an uncompressed little-endian greyscale image keeps its pixels
-(:class:`PixelLocation`), so the pixel pass reads just those bytes with numpy (no second header parse, no
-pydicom decode) in a few threads (file reads and numpy casts release the GIL), straight into the caller's
-float32 array when one is given. Anything else (compressed, big endian, multi-frame, BitsStored <
-BitsAllocated, odd lengths) goes through pydicom exactly as before; both give the same values
+Speed: a classic single-frame image in a little-endian transfer syntax (nearly every file of a scanner export)
+has its header read by the fast route of :mod:`tnbc_desktop.core.io.dicom_raw_header` (an element walk that
+converts only the values asked for, about a tenth of pydicom's cost); every other file, and every file that
+route declines, is read by pydicom. Both routes feed one extraction (:func:`headers_from_dataset`) and give
+equal headers (tests/test_dicom_raw_header.py). The header pass also notes where an uncompressed little-endian
+greyscale image keeps its pixels (:class:`PixelLocation`), so the pixel pass reads just those bytes with numpy
+(no second header parse, no pydicom decode) in a few threads (file reads and numpy casts release the GIL),
+straight into the caller's float32 array when one is given. Anything else (compressed, big endian,
+multi-frame, BitsStored < BitsAllocated, odd lengths) is decoded by pydicom; both give the same values
 (tests/test_speed_equivalence_dicom.py).
 """
 from __future__ import annotations
 
 import datetime as _dt
 import os
-import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
 from tnbc_desktop.core.io.dicom_acquisition import (AcquisitionFacts, classic_facts, dicom_float,
                                                     enhanced_frame_facts)
+from tnbc_desktop.core.io.dicom_pixel_location import (ENHANCED_MR, PixelLocation, native_pixel_location,
+                                                       pixel_location_at)
+from tnbc_desktop.core.io.dicom_raw_header import FastRouteDeclined, RawDataset, read_raw_header
 from tnbc_desktop.core.io.limits import check_dicom_declared_pixels
 from tnbc_desktop.core.io.safe_files import open_regular, special_file_problem
 from tnbc_desktop.core.io.sanity import check_slice_header
@@ -35,26 +40,13 @@ from tnbc_desktop.logsafe import get_logger
 
 log = get_logger(__name__)
 
+#: read classic images' headers by the fast route where it applies (tests turn it off to compare both routes)
+FAST_HEADERS = True
+
 # tags whose value is a time of day; paired with their date tag for crossing midnight
 TIME_TAGS = (("AcquisitionTime", "AcquisitionDate"), ("ContentTime", "ContentDate"), ("SeriesTime", "SeriesDate"))
-ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"
 _IDENTITY_TAGS = ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "AccessionNumber", "InstitutionName",
                   "PatientSpeciesDescription", "Laterality", "ImageLaterality")
-
-
-# Transfer syntaxes whose pixel data are stored raw, little endian, at a fixed place in the file
-NATIVE_LITTLE_ENDIAN = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
-_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
-
-
-@dataclass(frozen=True)
-class PixelLocation:
-    """Where a native (uncompressed, little-endian, single-frame, greyscale) image keeps its pixels: byte
-    ``offset`` of the PixelData value in the file and the numpy ``dtype`` of one pixel ('<u2', '<i2', 'u1',
-    'i1'). Only set when reading those bytes gives exactly what pydicom's ``pixel_array`` gives."""
-
-    offset: int
-    dtype: str
 
 
 @dataclass(frozen=True)
@@ -104,6 +96,15 @@ def list_candidate_files(folder: Path) -> list[Path]:
 def _int(value, default=None):
     f = dicom_float(value)
     return default if f is None else int(round(f))
+
+
+def _values(value) -> tuple:
+    """The values of a possibly multi-valued element: a single string is one value, not its characters."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        return (value,)
+    return tuple(value)
 
 
 def _floats(value, n: int) -> tuple[float, ...] | None:
@@ -164,7 +165,7 @@ def _classic_times(ds) -> dict:
 
 def _common(ds, path: Path) -> dict:
     series_uid = str(ds.get("SeriesInstanceUID", "") or "")
-    image_type = tuple(str(v).upper() for v in (ds.get("ImageType") or ()))
+    image_type = tuple(str(v).upper() for v in _values(ds.get("ImageType")))
     ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
     return dict(
         path=str(path), series_uid=series_uid, series_number=_int(ds.get("SeriesNumber")),
@@ -233,7 +234,7 @@ def headers_from_dataset(ds, path: Path, pixels: PixelLocation | None = None) ->
             slope=dicom_float(ds.get("RescaleSlope"), 1.0), intercept=dicom_float(ds.get("RescaleIntercept"), 0.0),
             pixels=pixels, acq=classic_facts(ds), **_common(ds, path),
         )]
-    except DicomError:
+    except (DicomError, FastRouteDeclined):
         raise
     except Exception as exc:  # malformed values (bad VR, wrong multiplicity...)
         raise DicomError(f"header cannot be read: {type(exc).__name__}: {exc}", path) from None
@@ -258,74 +259,24 @@ def _read_header_dataset(path: Path, force: bool):
     keep so the pixel pass can read those bytes without parsing the header again."""
     with open_regular(path, DicomError) as handle:
         ds = pydicom.dcmread(handle, stop_before_pixels=True, force=force)
-        check_dicom_declared_pixels(ds, handle, path)
-        return ds, native_pixel_location(ds, handle)
+        size = os.fstat(handle.fileno()).st_size
+        check_dicom_declared_pixels(ds, size - handle.tell(), path)
+        return ds, native_pixel_location(ds, handle, size)
 
 
-def _native_dtype(ds) -> str | None:
-    """numpy dtype of the raw pixels when pydicom's ``pixel_array`` would return them unchanged, else None.
-
-    Only plain greyscale: 1 sample per pixel, MONOCHROME1/2 (pydicom does not invert MONOCHROME1), 8 or 16
-    bits allocated AND stored (fewer stored bits need pydicom's masking / sign extension), one frame."""
-    try:
-        bits = _raw_us(ds, 0x00280100)  # BitsAllocated
-        if (_raw_us(ds, 0x00280002) != 1 or bits not in (8, 16) or _raw_us(ds, 0x00280101) != bits
-                or str(ds.get("PhotometricInterpretation", "")).strip() not in ("MONOCHROME1", "MONOCHROME2")
-                or _int(ds.get("NumberOfFrames"), 1) != 1 or "PerFrameFunctionalGroupsSequence" in ds
-                or str(ds.get("SOPClassUID", "")) == ENHANCED_MR):
-            return None
-        signed = {0: False, 1: True}[_raw_us(ds, 0x00280103)]  # PixelRepresentation
-    except (TypeError, ValueError, KeyError):
+def _read_raw_dataset(path: Path):
+    """(dataset, :class:`PixelLocation` or None) by the fast route, or None where pydicom must read the file
+    (see :mod:`tnbc_desktop.core.io.dicom_raw_header`)."""
+    raw = read_raw_header(path)
+    if raw is None:
         return None
-    return ("<" if bits == 16 else "") + ("i" if signed else "u") + str(bits // 8)
-
-
-def _raw_us(ds, tag: int) -> int | None:
-    """A single US value of a little-endian dataset read from the element's bytes, skipping pydicom's value
-    conversion (~25 us per element, a tenth of the header pass for these four tags); None if absent/not VM 1."""
-    elem = ds.get_item(tag)
-    if elem is None:
-        return None
-    value = elem.value
-    if isinstance(value, (bytes, bytearray)):
-        return struct.unpack("<H", value)[0] if len(value) == 2 else None
-    return value if isinstance(value, int) else None
-
-
-def native_pixel_location(ds, handle) -> PixelLocation | None:
-    """Where the pixels of ``ds`` (just read with ``stop_before_pixels`` from ``handle``, which pydicom leaves at
-    the start of the PixelData element) are, when reading them raw equals pydicom's decoding; else None.
-
-    Checked: transfer syntax implicit / explicit VR little endian and the dataset really encoded so; the
-    element is (7FE0,0010) with VR OB/OW (explicit) and a defined length of exactly rows x columns x bytes;
-    the file holds all of it (a short file goes to pydicom, which names the problem)."""
-    try:
-        ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
-        if ts not in NATIVE_LITTLE_ENDIAN:
-            return None
-        implicit = ts == NATIVE_LITTLE_ENDIAN[0]
-        if tuple(getattr(ds, "original_encoding", (None, None))) != (implicit, True):
-            return None
-        dtype = _native_dtype(ds)
-        if dtype is None:
-            return None
-        expected = int(ds.Rows) * int(ds.Columns) * np.dtype(dtype).itemsize
-        start = handle.tell()
-        head = handle.read(8 if implicit else 12)
-        if len(head) != (8 if implicit else 12) or head[:4] != _PIXEL_DATA_TAG:
-            return None
-        if implicit:
-            (length,) = struct.unpack("<I", head[4:8])
-        else:
-            if head[4:6] not in (b"OB", b"OW"):
-                return None
-            (length,) = struct.unpack("<I", head[8:12])
-        offset = start + len(head)
-        if expected <= 0 or length != expected or os.fstat(handle.fileno()).st_size < offset + expected:
-            return None
-        return PixelLocation(offset=offset, dtype=dtype)
-    except Exception:  # noqa: BLE001 - anything unusual: pydicom decodes this file in the pixel pass
-        return None
+    ds = RawDataset(raw)
+    if raw.pixel_start is None:
+        check_dicom_declared_pixels(ds, 0, path)
+        return ds, None
+    check_dicom_declared_pixels(ds, raw.file_size - raw.pixel_start, path)
+    head = raw.data[raw.pixel_start:raw.pixel_start + (8 if raw.implicit else 12)]
+    return ds, pixel_location_at(ds, bytes(head), raw.pixel_start, raw.file_size)
 
 
 def read_headers_file(path: Path, strict: bool = True) -> list[SliceHeader] | None:
@@ -333,27 +284,38 @@ def read_headers_file(path: Path, strict: bool = True) -> list[SliceHeader] | No
     ``strict=True`` (a file the user named): it raises :class:`DicomError`. A FIFO, device or socket is never
     opened (ignored in a folder). A header declaring more pixels than its file holds or than memory allows,
     or impossible geometry or rescale values, is refused in both modes: that image would be part of the study."""
-    pixels = None
     special = special_file_problem(path)
     if special is not None:
         if strict:
             raise DicomError(special, path)
         return None
+    if FAST_HEADERS:
+        try:
+            fast = _read_raw_dataset(path)
+            if fast is not None:
+                return _headers_of(*fast, path, strict)
+        except FastRouteDeclined:
+            pass  # a value the walk does not convert as pydicom would: pydicom reads the file
+    got = _pydicom_dataset(path, strict)
+    return None if got is None else _headers_of(*got, path, strict)
+
+
+def _pydicom_dataset(path: Path, strict: bool):
+    """(dataset, pixel location) read by pydicom, or None for a file to ignore in a folder scan."""
     try:
-        ds, pixels = _read_header_dataset(path, force=False)
+        return _read_header_dataset(path, force=False)
     except InvalidDicomError:
         try:  # no preamble / no file meta: accept only if it really looks like an image
             ds, pixels = _read_header_dataset(path, force=True)
-            if "SOPClassUID" not in ds and "Rows" not in ds:
-                ds = None
+            if "SOPClassUID" in ds or "Rows" in ds:
+                return ds, pixels
         except DicomError:
             raise
-        except Exception:
-            ds = None
-        if ds is None:
-            if strict:
-                raise DicomError("is not a DICOM file" + _format_hint(path), path) from None
-            return None
+        except Exception:  # noqa: BLE001 - not DICOM at all: said below
+            pass
+        if strict:
+            raise DicomError("is not a DICOM file" + _format_hint(path), path) from None
+        return None
     except FileNotFoundError:
         raise DicomError("does not exist", path) from None
     except IsADirectoryError:
@@ -366,6 +328,9 @@ def read_headers_file(path: Path, strict: bool = True) -> list[SliceHeader] | No
         if strict:
             raise DicomError(f"cannot be read as DICOM ({type(exc).__name__}: {exc})", path) from None
         return None
+
+
+def _headers_of(ds, pixels: PixelLocation | None, path: Path, strict: bool) -> list[SliceHeader] | None:
     if len(ds) == 0:  # pydicom returns an empty dataset for some truncated files
         if strict:
             raise DicomError("holds no DICOM elements (empty or truncated file)", path)

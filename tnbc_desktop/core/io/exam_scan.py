@@ -26,6 +26,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -109,8 +110,11 @@ class ExamScan:
 
 def plane_of(orientation) -> str:
     """'axial' / 'coronal' / 'sagittal' from the slice normal's main axis, 'oblique' when none dominates."""
-    if orientation is None:
-        return "unknown"
+    return "unknown" if orientation is None else _plane_of(tuple(orientation))
+
+
+@lru_cache(maxsize=1024)
+def _plane_of(orientation: tuple) -> str:
     normal = np.cross(np.asarray(orientation[:3], float), np.asarray(orientation[3:], float))
     norm = np.linalg.norm(normal)
     if norm < 1e-6:
@@ -139,7 +143,8 @@ def _positions(hs) -> list[float] | None:
     if np.linalg.norm(normal) < 1e-6:
         return None
     normal /= np.linalg.norm(normal)
-    return [round(float(np.dot(h.position, normal)), 2) for h in hs]
+    positions = np.asarray([h.position for h in hs], float) @ normal
+    return [round(float(v), 2) for v in positions]
 
 
 PHASE_KEYS = ("TemporalPositionIdentifier", "TriggerTime", "AcquisitionTime", "ContentTime",

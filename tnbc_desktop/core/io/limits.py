@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 
+from tnbc_desktop.core.io.dicom_acquisition import dicom_float
 from tnbc_desktop.core.io.safe_files import format_size
 from tnbc_desktop.errors import DicomError, InputError, TnbcError
 
@@ -58,16 +59,16 @@ def check_study_array(shape, source, error: type[TnbcError] = InputError) -> Non
 
 def _us(ds, name: str, default: int) -> int:
     try:
-        value = ds.get(name)
-        return default if value is None or value == "" else int(value)
-    except (TypeError, ValueError):
+        value = dicom_float(ds.get(name))
+        return default if value is None else int(value)
+    except (TypeError, ValueError, OverflowError):
         return default
 
 
-def check_dicom_declared_pixels(ds, handle, path) -> None:
+def check_dicom_declared_pixels(ds, remaining: int, path) -> None:
     """Rows x Columns x frames x samples x bytes a header declares: positive, within the memory budget as
-    float32, and (uncompressed transfer syntaxes) held by the file after the header. ``handle`` is the open
-    file, left by pydicom's ``stop_before_pixels`` at the PixelData element."""
+    float32, and (uncompressed transfer syntaxes) held by the file after the header. ``remaining``: bytes of
+    the file from the PixelData element on (0 when the file has none)."""
     if "Rows" not in ds or "Columns" not in ds:
         return  # not an image: the header pass decides
     rows, cols = _us(ds, "Rows", 0), _us(ds, "Columns", 0)
@@ -81,10 +82,6 @@ def check_dicom_declared_pixels(ds, handle, path) -> None:
     declared = math.ceil(pixels * bits / 8)
     sizes = f"{rows} x {cols} pixels x {frames} frame(s) x {bits // 8 or 1} byte(s)"
     ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
-    try:
-        remaining = os.fstat(handle.fileno()).st_size - handle.tell()
-    except (OSError, ValueError, AttributeError):
-        remaining = 0
     # uncompressed (the decoder checks a compressed stream); no pixel data at all: the pixel pass says so
     if (not ts or ts in _UNCOMPRESSED) and 0 < remaining < declared:
         raise DicomError(f"declares {sizes} = {format_size(declared)} of pixel data, but the file holds only "
