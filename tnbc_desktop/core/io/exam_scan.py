@@ -7,18 +7,31 @@ DCE candidates and picks one; the pixels are read afterwards for the chosen seri
 
 Steps of :func:`examine_headers`:
 1. group images by SeriesInstanceUID; a series with images in 3 or more planes, or named / typed as a
-   localizer, stays whole; any other series is split where derived-ness, orientation, matrix or pixel spacing
-   differ (one :class:`ExamSeries` per part);
+   localizer, stays whole; any other series is split where derived-ness, orientation, matrix, pixel spacing,
+   TR / TE or image kind differ (one :class:`ExamSeries` per part);
 2. give each part a role, first rule that holds: ``derived`` (ImageType DERIVED / SUBTRACTION / MIP / MPR /
    ADC / TRACE, or a description naming one), ``localizer``, ``diffusion`` (a b-value > 0 in the public or a
-   vendor's private tag, ImageType / contrast DIFFUSION, or a DWI/DTI name), then for a part with several
-   images per slice position: ``vfa`` (FlipAngle varies, nothing temporal does), ``other`` for an EPI or ASL
-   time series or one whose TE / TR / flip angle is not that of a T1-weighted gradient echo, else ``dce``;
+   vendor's private tag, ImageType / contrast DIFFUSION, or a DWI/DTI name), ``other`` for phase images, then
+   for a part with several images per slice position: ``vfa`` (FlipAngle varies, nothing temporal does),
+   ``other`` for an EPI or ASL time series or one whose TE / TR / flip angle is not that of a T1-weighted
+   gradient echo, else ``dce``;
 3. parts with one image per position (one volume) are judged together (see exam_select): several with the same
    plane and sequence make a per-phase DCE; same plane and TR/TE with varying flip angles make a VFA set.
 
 [D] T1-weighted gradient echo, as a DCE is acquired: TE <= 10 ms, TR <= 500 ms (2D preclinical FLASH runs to a
 few hundred ms), flip angle <= 60 deg; a value the header does not give is not held against the series.
+
+[D] A series is also split by (TR, TE) rounded to 0.1 ms (as :meth:`AcquisitionFacts.sequence_key`) and by
+its ImageType values after the first two (the image kind: M / P, W / F / IP / OP, DIXON...). A Dixon or
+multi-echo dynamic series holds in one SeriesInstanceUID several images per slice position and time point
+that differ only there; kept whole it would look like one temporal series with twice the volumes, i.e. a DCE
+with interleaved contrasts, a silently wrong answer. Split, each contrast is its own part (a candidate of its
+own when it is a dynamic). The first two values (ORIGINAL / DERIVED, PRIMARY / SECONDARY) are left to the
+derived rule.
+
+[D] Phase images (an ImageType value after the first two of P, PHASE, PHASE_MAP, or starting P_ as in
+Philips' P_FFE) are ``other``: signal enhancement is read from magnitude images; a scanner that saves
+magnitude and phase in one dynamic series gives one DCE candidate, not two.
 """
 from __future__ import annotations
 
@@ -38,6 +51,7 @@ DERIVED_TOKENS = ("DERIVED", "SUBTRACTION", "SUB", "MIP", "PROJECTION IMAGE", "M
 _DERIVED_NAME = re.compile(r"(?i)(\bsub(traction|tracted)?\b|\bmip\b|\bmpr\b|\badc\b|\btrace\w?\b|\bmaxip\b)")
 _LOCALIZER_NAME = re.compile(r"(?i)(locali[sz]er|\bloc\b|scout|survey|3[- ]?pl(ane)?\b|tri[- ]?pilot|\bpilot\b)")
 _DIFFUSION_NAME = re.compile(r"(?i)(\bdwi|\bdti|diffusion|\bdiff\b|tensor|\bep_b|epi_dti|\bresolve\b)")
+PHASE_TOKENS = ("P", "PHASE", "PHASE_MAP", "PHASE MAP")
 _ASL_NAME = re.compile(r"(?i)(\basl|pcasl|pasl|\btgse|spin[ _-]?label)")
 MAX_T1_TE_MS, MAX_T1_TR_MS, MAX_T1_FLIP_DEG = 10.0, 500.0, 60.0
 NOT_DCE_SEQUENCE = "not a fast T1-weighted gradient echo (as a DCE is)"
@@ -88,8 +102,17 @@ class ExamSeries:
     def temporal(self) -> bool:
         return (self.n_volumes or 1) > 1
 
+    @property
+    def image_kind(self) -> str:
+        """ImageType values after the first two ('M\\FFE', 'W\\DIXON'...); one per part (a split key)."""
+        return "\\".join(self.headers[0].image_type[2:]) if self.headers else ""
+
     def sequence_key(self) -> tuple:
         return self.headers[0].acq.sequence_key() if self.headers else (None, None, None)
+
+    def contrast_key(self) -> tuple:
+        """(TR, TE, image kind): what tells apart the parts of one series acquired on the same grid."""
+        return (*self.sequence_key()[1:], self.image_kind)
 
     def with_role(self, role: SeriesRole, reason: str, conclusive: bool = True) -> ExamSeries:
         return ExamSeries(**{**self.__dict__, "role": role, "reason": reason, "conclusive": conclusive})
@@ -128,6 +151,10 @@ def _plane_of(orientation: tuple) -> str:
 
 def _is_derived(h: SliceHeader) -> bool:
     return any(t in DERIVED_TOKENS for t in h.image_type)
+
+
+def _is_phase_image(h: SliceHeader) -> bool:
+    return any(t in PHASE_TOKENS or t.startswith("P_") for t in h.image_type[2:])
 
 
 def _names(hs) -> str:
@@ -232,6 +259,8 @@ def _role(s: ExamSeries) -> ExamSeries:
         return s.with_role(SeriesRole.DIFFUSION, "ImageType / contrast DIFFUSION")
     if _DIFFUSION_NAME.search(names):
         return s.with_role(SeriesRole.DIFFUSION, "diffusion sequence by name")
+    if any(_is_phase_image(h) for h in hs):
+        return s.with_role(SeriesRole.OTHER, f"phase images (ImageType {s.image_kind[:24]}), not magnitude")
     if not s.temporal and len({h.temporal_position for h in hs} - {None}) < 2:
         return s.with_role(SeriesRole.OTHER, "one volume", conclusive=False)  # judged with the other volumes
     return _temporal_role(s, names)
@@ -259,7 +288,7 @@ def _temporal_role(s: ExamSeries, names: str) -> ExamSeries:
 def _split_keys(h: SliceHeader) -> tuple:
     ori = None if h.orientation is None else tuple(round(v, 3) for v in h.orientation)
     spacing = None if h.pixel_spacing is None else tuple(round(v, 4) for v in h.pixel_spacing)
-    return (_is_derived(h), ori, h.rows, h.columns, spacing)
+    return (_is_derived(h), ori, h.rows, h.columns, spacing, h.acq.sequence_key()[1:], h.image_type[2:])
 
 
 def examine_headers(headers: list[SliceHeader], source: str = "", n_ignored_files: int = 0) -> ExamScan:
@@ -276,7 +305,8 @@ def examine_headers(headers: list[SliceHeader], source: str = "", n_ignored_file
         groups: dict[tuple, list[SliceHeader]] = defaultdict(list)
         for h in hs:
             groups[_split_keys(h)].append(h)
-        for i, group in enumerate(sorted(groups.values(), key=len, reverse=True)):
+        ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), repr(kv[0])))  # same order every run
+        for i, (_, group) in enumerate(ordered):
             parts.append(_role(_describe(uid, i, group)))
     parts.sort(key=lambda s: (s.number if s.number is not None else 10**9, s.uid, s.part))
     return ExamScan(source=source, series=tuple(parts), n_ignored_files=n_ignored_files)

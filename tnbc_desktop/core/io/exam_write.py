@@ -6,7 +6,9 @@ series 1 a 3-plane localizer (one series, 3 images per plane, no LOCALIZER token
 T2 (another matrix, TR 4000 / TE 85), series 3 an EPI diffusion series (b 0 and 800 in DiffusionBValue),
 series 500 a subtraction (last phase minus pre-contrast, DERIVED\\SECONDARY\\SUBTRACTION) and series 501 its
 MIPs (DERIVED\\SECONDARY\\MIP). Every series shares the patient, study and frame of reference of the DCE.
-:func:`write_vfa_series` adds a variable-flip-angle T1-mapping set (one series per flip angle).
+:func:`write_vfa_series` adds a variable-flip-angle T1-mapping set (one series per flip angle);
+:func:`relabel_contrast` and :func:`add_contrast_copy` turn a written series into a Dixon / multi-echo /
+magnitude-and-phase one (several images per slice position and time point, told apart by ImageType or TE).
 """
 from __future__ import annotations
 
@@ -14,7 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pydicom
+from pydicom.uid import generate_uid
 
+from tnbc_desktop.core.io.atomic import write_with_atomic
 from tnbc_desktop.core.io.dicom_write import (MR_IMAGE, MRSequence, _BASE_CLOCK_S, _ds_str, _study_common, _tm,
                                               _Writer, write_dicom_study)
 from tnbc_desktop.core.study import DCEStudy
@@ -153,3 +158,45 @@ def write_vfa_series(study: DCEStudy, out_dir: str | Path, flip_angles=(3, 6, 9,
                     MRSequence(float(fa), repetition_time_ms, echo_time_ms, "GR"), f"vfa_{fa:g}")
         numbers.append(number)
     return numbers
+
+
+def _edit_files(files, fn) -> list[Path]:
+    written = []
+    for f in files:
+        ds = pydicom.dcmread(f)
+        target = fn(ds, Path(f))
+        write_with_atomic(target, lambda handle, ds=ds: pydicom.dcmwrite(handle, ds, enforce_file_format=True))
+        written.append(target)
+    return written
+
+
+def _set_contrast(ds, image_type, echo_time_ms) -> None:
+    if image_type is not None:
+        ds.ImageType = list(image_type)
+    if echo_time_ms is not None:
+        ds.EchoTime = _ds_str(float(echo_time_ms))
+
+
+def relabel_contrast(files, image_type=None, echo_time_ms: float | None = None) -> list[Path]:
+    """Give the images in ``files`` another ImageType and/or EchoTime in place (pixels unchanged): e.g. the
+    water images of a Dixon series, or the first echo of a multi-echo one."""
+    def edit(ds, path):
+        _set_contrast(ds, image_type, echo_time_ms)
+        return path
+    return _edit_files(files, edit)
+
+
+def add_contrast_copy(files, suffix: str, image_type=None, echo_time_ms: float | None = None,
+                      seed: int = 11) -> list[Path]:
+    """A second contrast in the same series, as a Dixon or multi-echo scanner exports one: for each image in
+    ``files`` a copy ``<name>_<suffix>`` with its own SOPInstanceUID and InstanceNumber, the given ImageType /
+    EchoTime and other pixels (same slice position, temporal position and times)."""
+    rng = np.random.default_rng(seed)
+
+    def edit(ds, path):
+        _set_contrast(ds, image_type, echo_time_ms)
+        ds.SOPInstanceUID = generate_uid(entropy_srcs=[ds.SOPInstanceUID, suffix])
+        ds.InstanceNumber = int(ds.get("InstanceNumber", 0) or 0) + 100000
+        ds.PixelData = rng.integers(0, 4000, size=(ds.Rows, ds.Columns), dtype=np.uint16).tobytes()
+        return path.with_name(f"{path.name}_{suffix}")
+    return _edit_files(files, edit)
