@@ -6,12 +6,14 @@ identical to it); the candidate count a reader of the headers expects (one per d
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.builders import random_study as make_study
+from tnbc_desktop.cli import main as cli_main
 from tnbc_desktop.core.io.dicom_write import MRSequence, write_dicom_study
 from tnbc_desktop.core.io.exam_scan import SeriesRole
 from tnbc_desktop.core.io.exam_write import add_contrast_copy, relabel_contrast, write_vfa_series
@@ -71,14 +73,20 @@ def test_a_dixon_dynamic_series_is_one_candidate_per_contrast_never_one_dce(tmp_
     exam = examine_source(folder)
     parts = [s for s in exam.series if s.number == 200]
     assert len(parts) == 2 and all(s.role == SeriesRole.DCE and s.n_volumes == 4 for s in parts)
+    heads = sorted(s.reason.split("]")[0] for s in parts)  # each row of the series table says which part it is
+    assert all(head.startswith("[") for head in heads) and [sum(t in h for t in tags) for h in heads] == [1, 1]
     assert len(exam.candidates) == 2
     with pytest.raises(DicomError, match="2 series could be the DCE") as info:
         load_study(folder)
     message = str(info.value)
     assert all(tag in message for tag in tags) and len(message) <= 400, message
+    assert "parts of one series cannot be" in message
     with pytest.raises(DicomError, match="holds 2 dynamic parts") as info:
         load_study(folder, series=(200,))
     assert all(tag in str(info.value) for tag in tags) and "cannot choose" in str(info.value)
+    code = cli_main(["inspect", str(folder), "--series", "--json"])
+    rows = [r for r in json.loads(capsys.readouterr().out)["series"] if r["number"] == 200]
+    assert code == 2 and len(rows) == 2 and all(r["role"] == "dce" for r in rows)
 
 
 def test_four_dixon_images_in_one_series_are_four_candidates_each_named(tmp_path):
@@ -93,6 +101,7 @@ def test_four_dixon_images_in_one_series_are_four_candidates_each_named(tmp_path
         load_study(folder)
     for kind in ("W", "F", "IP", "OP"):
         assert f"[images {kind}\\DIXON]" in str(info.value), str(info.value)
+    assert len(str(info.value).split(": ", 1)[1]) <= 300
 
 
 def test_a_second_echo_that_is_not_t1_weighted_is_left_out_of_the_dynamic(tmp_path):

@@ -285,6 +285,23 @@ def _temporal_role(s: ExamSeries, names: str) -> ExamSeries:
     return s.with_role(SeriesRole.DCE, f"{s.n_volumes} volumes per slice position ({key}), T1-weighted")
 
 
+def contrast_tag(s: ExamSeries, series) -> str:
+    """What tells part ``s`` apart from the parts of its series (among ``series``) of another TR/TE or image
+    kind, e.g. 'TE 2.4 ms, images W\\DIXON'; '' for a series that was not split that way."""
+    siblings = [o for o in series if o.uid == s.uid and o.contrast_key() != s.contrast_key()]
+    if not siblings:
+        return ""
+    tr, te, kind = s.contrast_key()
+    tags = []
+    if any(o.contrast_key()[1] != te for o in siblings):
+        tags.append("TE ?" if te is None else f"TE {te:g} ms")
+    if any(o.contrast_key()[0] != tr for o in siblings):
+        tags.append("TR ?" if tr is None else f"TR {tr:g} ms")
+    if any(o.contrast_key()[2] != kind for o in siblings):
+        tags.append(f"images {kind[:20] or '-'}")
+    return ", ".join(tags)
+
+
 def _split_keys(h: SliceHeader) -> tuple:
     ori = None if h.orientation is None else tuple(round(v, 3) for v in h.orientation)
     spacing = None if h.pixel_spacing is None else tuple(round(v, 4) for v in h.pixel_spacing)

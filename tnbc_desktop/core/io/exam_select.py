@@ -39,7 +39,7 @@ from pathlib import Path
 
 from tnbc_desktop.core.io.dicom_read import SliceHeader, scan_headers
 from tnbc_desktop.core.io.exam_scan import (NOT_DCE_SEQUENCE, ExamScan, ExamSeries, SeriesRole,
-                                            _is_t1_gradient_echo, examine_headers)
+                                            _is_t1_gradient_echo, contrast_tag, examine_headers)
 from tnbc_desktop.errors import DicomError
 
 MIN_PHASES = 3
@@ -198,23 +198,6 @@ def _judge_volumes(series: tuple[ExamSeries, ...]) -> tuple[tuple[ExamSeries, ..
     return final, dce_families
 
 
-def _part_tag(s: ExamSeries, final: tuple[ExamSeries, ...]) -> str:
-    """What tells part ``s`` apart from the other parts of its series that differ in TR/TE or image kind
-    (e.g. 'TE 2.3 ms, W\\DIXON'); '' for a series that was not split that way."""
-    siblings = [o for o in final if o.uid == s.uid and o.contrast_key() != s.contrast_key()]
-    if not siblings:
-        return ""
-    tr, te, kind = s.contrast_key()
-    tags = []
-    if any(o.contrast_key()[1] != te for o in siblings):
-        tags.append("TE ?" if te is None else f"TE {te:g} ms")
-    if any(o.contrast_key()[0] != tr for o in siblings):
-        tags.append("TR ?" if tr is None else f"TR {tr:g} ms")
-    if any(o.contrast_key()[2] != kind for o in siblings):
-        tags.append(f"images {kind[:20] or '-'}")
-    return ", ".join(tags)
-
-
 def _candidate(family: tuple[ExamSeries, ...], moved: tuple[ExamSeries, ...], final: tuple[ExamSeries, ...]
                ) -> DceCandidate:
     keys = {(s.uid, s.part) for s in family}
@@ -225,7 +208,7 @@ def _candidate(family: tuple[ExamSeries, ...], moved: tuple[ExamSeries, ...], fi
     layout = "one dynamic series" if len(members) == 1 else f"{len(members)} series of one sequence"
     seq = f"FA {fa:g} deg, TR {tr:g} ms, TE {te:g} ms" if known else "sequence parameters not recorded"
     reason = f"{layout}, {volumes} volumes per slice position, {seq}"
-    tags = "; ".join(t for t in {_part_tag(s, final) for s in members} if t)
+    tags = "; ".join(sorted({contrast_tag(s, final) for s in members} - {""}))
     if tags:
         reason += f"; part of its series: {tags}"
     if moved:
@@ -250,6 +233,8 @@ class Exam:
 def examine(headers: list[SliceHeader], source: str = "", n_ignored_files: int = 0) -> Exam:
     scan = examine_headers(headers, source=source, n_ignored_files=n_ignored_files)
     final, families = _judge_volumes(scan.series)
+    final = tuple(s.with_role(s.role, f"[{tag}] {s.reason}", s.conclusive) if (tag := contrast_tag(s, final)) else s
+                  for s in final)
     scan = ExamScan(source=scan.source, series=final, n_ignored_files=scan.n_ignored_files)
     candidates = tuple(sorted((_candidate(f, moved, final) for f, moved in families), key=lambda c: -c.confidence))
     return Exam(scan=scan, candidates=candidates)
@@ -306,7 +291,7 @@ def _one_contrast_per_series(exam: Exam, chosen: tuple[ExamSeries, ...]) -> tupl
         dynamic = [s for s in parts if s.role == SeriesRole.DCE]
         contrasts = {s.contrast_key() for s in dynamic}
         if len(contrasts) > 1:
-            tags = "; ".join(sorted({_part_tag(s, exam.series) for s in dynamic}))
+            tags = "; ".join(sorted({contrast_tag(s, exam.series) for s in dynamic}))
             raise DicomError(f"series {parts[0].label} holds {len(contrasts)} dynamic parts ({tags}) that a series "
                              "number cannot choose between; export the wanted one as its own series (or convert "
                              "it to NIfTI / NRRD) and load that", exam.scan.source)
@@ -345,8 +330,10 @@ def select_dce(exam: Exam, series_numbers: tuple[int, ...] | None = None) -> Dce
         few = len(exam.candidates) <= 2
         listed = _join_within([f"{c.label} ({c.reason.split('; ')[0]})" if few and not c.tag else c.label
                                for c in exam.candidates], 240)
-        raise DicomError(f"{len(exam.candidates)} series could be the DCE: {listed}; choose with "
-                         "--series N[,N...] or in Open exam...", exam.scan.source)
+        numbers = [n for c in exam.candidates for n in c.numbers]
+        how = "choose with --series N[,N...] or in Open exam..." + (
+            "" if len(numbers) == len(set(numbers)) else " (parts of one series cannot be: export one as a series)")
+        raise DicomError(f"{len(exam.candidates)} series could be the DCE: {listed}; {how}", exam.scan.source)
     elif all(_is_single_volume(s) or s.role == SeriesRole.DERIVED for s in exam.series):
         return DceSelection(headers=tuple(exam.scan.headers), series=exam.series, notes=())
     else:
