@@ -228,3 +228,18 @@ def test_fast_route_reads_pydicom_values_of_a_real_header(tmp_path):
     assert header.slope == 1.5 and header.intercept == -2.0
     assert header.pixels is not None and header.pixels.dtype == "<u2"
     assert header.identity[:2] == ("Doe^Jane", "P-1")
+
+
+def _private_b_values_of_unknown_creators(ds):
+    """Implicit VR with private creators pydicom's dictionary does not know: the values arrive as UN bytes."""
+    ds.private_block(0x0065, "TEST UIH-LIKE", create=True).add_new(0x09, "FD", 1000.0)
+    ds.private_block(0x0043, "TEST GE-LIKE", create=True).add_new(0x39, "IS", ["1000000800", "8", "0", "0"])
+
+
+@pytest.mark.parametrize("ts", [ImplicitVRLittleEndian, ExplicitVRLittleEndian])
+def test_private_b_values_as_un_bytes_are_read_as_numbers(tmp_path, ts):
+    """A binary double (UIH's FD) and numeric text (GE's IS) both give their b-value, also as UN bytes; an
+    8-character text is not taken for a binary double."""
+    path = _image(tmp_path / "b.dcm", ts=ts, edit=_private_b_values_of_unknown_creators)
+    assert assert_same_on_both_routes([path], strict=True) == 1
+    assert read_headers_file(path)[0].acq.b_value == 1000.0

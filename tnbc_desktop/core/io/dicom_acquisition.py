@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+_NUMBER_TEXT = b"0123456789.+-eE\\ "  # the bytes of IS / DS text
 _PRIVATE_B_VALUES = ((0x0043, 0x1039), (0x0019, 0x100C), (0x2001, 0x1003), (0x0065, 0x1009), (0x0065, 0x100A))
 
 
@@ -54,6 +55,12 @@ def dicom_float(value, default=None):
         return default
 
 
+def _is_number_text(raw: bytes) -> bool:
+    """``raw`` reads as IS / DS text ('1000\\8\\0'), not as a binary number (8 zero bytes are the double 0)."""
+    text = raw.rstrip(b"\0 ")
+    return bool(text) and not text.strip(_NUMBER_TEXT)
+
+
 def _private_number(ds, tag) -> float | None:
     """First number of a private element, whatever VR pydicom gave it (IS/DS/FD/FL, or raw bytes for UN)."""
     try:
@@ -65,10 +72,9 @@ def _private_number(ds, tag) -> float | None:
     value = elem.value
     if isinstance(value, (bytes, bytearray)):
         raw = bytes(value)
-        if elem.VR in ("FD",) or (elem.VR == "UN" and len(raw) == 8 and not raw.strip(b"0123456789.+-\\ ")):
+        if elem.VR == "FD" or (elem.VR == "UN" and len(raw) == 8 and not _is_number_text(raw)):
             return struct.unpack("<d", raw[:8])[0] if len(raw) >= 8 else None
-        text = raw.decode("ascii", "ignore").split("\\")[0].strip()
-        return dicom_float(text)
+        return dicom_float(raw.decode("ascii", "ignore").split("\\")[0].strip(" \0"))
     if isinstance(value, (list, tuple)) or hasattr(value, "__len__") and not isinstance(value, str):
         value = value[0] if len(value) else None
     return dicom_float(value)
