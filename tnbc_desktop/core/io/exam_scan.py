@@ -91,12 +91,14 @@ class ExamSeries:
     role: SeriesRole
     reason: str
     conclusive: bool
+    part_tag: str = ""  # what tells this part from the others of its series (TE, image kind); see contrast_tag
     headers: tuple[SliceHeader, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def label(self) -> str:
         num = "?" if self.number is None else str(self.number)
-        return f"{num} '{self.description[:28]}'" if self.description else num
+        name = f"{num} '{self.description[:28]}'" if self.description else num
+        return f"{name} [{self.part_tag}]" if self.part_tag else name
 
     @property
     def temporal(self) -> bool:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tnbc_desktop.core.io.dicom_read import SliceHeader, scan_headers
@@ -54,7 +54,6 @@ class DceCandidate:
     series: tuple[ExamSeries, ...]
     confidence: float
     reason: str
-    tag: str = ""  # what tells this part of a split series apart (TE, image kind); '' when not split
 
     @property
     def numbers(self) -> tuple[int, ...]:
@@ -62,9 +61,8 @@ class DceCandidate:
 
     @property
     def label(self) -> str:
-        names = ", ".join(s.label for s in self.series[:4]) + (f" (+{len(self.series) - 4})"
-                                                               if len(self.series) > 4 else "")
-        return f"{names} [{self.tag}]" if self.tag else names
+        return ", ".join(s.label for s in self.series[:4]) + (f" (+{len(self.series) - 4})"
+                                                              if len(self.series) > 4 else "")
 
 
 @dataclass(frozen=True)
@@ -208,14 +206,11 @@ def _candidate(family: tuple[ExamSeries, ...], moved: tuple[ExamSeries, ...], fi
     layout = "one dynamic series" if len(members) == 1 else f"{len(members)} series of one sequence"
     seq = f"FA {fa:g} deg, TR {tr:g} ms, TE {te:g} ms" if known else "sequence parameters not recorded"
     reason = f"{layout}, {volumes} volumes per slice position, {seq}"
-    tags = "; ".join(sorted({contrast_tag(s, final) for s in members} - {""}))
-    if tags:
-        reason += f"; part of its series: {tags}"
     if moved:
         names = ", ".join(s.label for s in moved[:3]) + (f" (+{len(moved) - 3})" if len(moved) > 3 else "")
         reason += (f"; left out {names}: same flip angle but part of the VFA set next to it "
                    "(add with --series if it is a phase)")
-    return DceCandidate(series=members, confidence=0.9 if known else 0.6, reason=reason, tag=tags)
+    return DceCandidate(series=members, confidence=0.9 if known else 0.6, reason=reason)
 
 
 @dataclass(frozen=True)
@@ -233,7 +228,7 @@ class Exam:
 def examine(headers: list[SliceHeader], source: str = "", n_ignored_files: int = 0) -> Exam:
     scan = examine_headers(headers, source=source, n_ignored_files=n_ignored_files)
     final, families = _judge_volumes(scan.series)
-    final = tuple(s.with_role(s.role, f"[{tag}] {s.reason}", s.conclusive) if (tag := contrast_tag(s, final)) else s
+    final = tuple(replace(s, part_tag=tag, reason=f"[{tag}] {s.reason}") if (tag := contrast_tag(s, final)) else s
                   for s in final)
     scan = ExamScan(source=scan.source, series=final, n_ignored_files=scan.n_ignored_files)
     candidates = tuple(sorted((_candidate(f, moved, final) for f, moved in families), key=lambda c: -c.confidence))
@@ -291,10 +286,11 @@ def _one_contrast_per_series(exam: Exam, chosen: tuple[ExamSeries, ...]) -> tupl
         dynamic = [s for s in parts if s.role == SeriesRole.DCE]
         contrasts = {s.contrast_key() for s in dynamic}
         if len(contrasts) > 1:
-            tags = "; ".join(sorted({contrast_tag(s, exam.series) for s in dynamic}))
-            raise DicomError(f"series {parts[0].label} holds {len(contrasts)} dynamic parts ({tags}) that a series "
-                             "number cannot choose between; export the wanted one as its own series (or convert "
-                             "it to NIfTI / NRRD) and load that", exam.scan.source)
+            tags = "; ".join(sorted({s.part_tag for s in dynamic}))
+            name = f"{parts[0].number} '{parts[0].description[:28]}'"
+            raise DicomError(f"series {name} holds {len(contrasts)} dynamic parts ({tags}) that a series number "
+                             "cannot choose between; export the wanted one as its own series (or convert it to "
+                             "NIfTI / NRRD) and load that", exam.scan.source)
         if dynamic and len({s.contrast_key() for s in parts}) > 1:
             parts = [s for s in parts if s.contrast_key() in contrasts]
         kept.extend(parts)
@@ -328,11 +324,12 @@ def select_dce(exam: Exam, series_numbers: tuple[int, ...] | None = None) -> Dce
         notes.append(f"DCE from series {cand.label}: {cand.reason}")
     elif exam.candidates:
         few = len(exam.candidates) <= 2
-        listed = _join_within([f"{c.label} ({c.reason.split('; ')[0]})" if few and not c.tag else c.label
+        listed = _join_within([f"{c.label} ({c.reason.split('; ')[0]})" if few and not c.series[0].part_tag else c.label
                                for c in exam.candidates], 240)
         numbers = [n for c in exam.candidates for n in c.numbers]
         how = "choose with --series N[,N...] or in Open exam..." + (
-            "" if len(numbers) == len(set(numbers)) else " (parts of one series cannot be: export one as a series)")
+            "" if len(numbers) == len(set(numbers)) else " (not between parts of one series: export the part you "
+                                                         "want as its own series)")
         raise DicomError(f"{len(exam.candidates)} series could be the DCE: {listed}; {how}", exam.scan.source)
     elif all(_is_single_volume(s) or s.role == SeriesRole.DERIVED for s in exam.series):
         return DceSelection(headers=tuple(exam.scan.headers), series=exam.series, notes=())
