@@ -72,7 +72,8 @@ class ExamSeries:
 
     ``n_volumes``: images per slice position (None when positions are unknown); ``phase_key``: the tag that
     tells those images apart in time, when one does; ``conclusive``: the role rests on positive evidence (a
-    tag or a name), not only on the series being too small to be a DCE."""
+    tag or a name), not only on the series being too small to be a DCE; ``part_tag``: for a part of a series
+    split by TR/TE or image kind, what tells it from the other parts (set by exam_select; shown in ``label``)."""
 
     uid: str
     part: int
@@ -91,7 +92,7 @@ class ExamSeries:
     role: SeriesRole
     reason: str
     conclusive: bool
-    part_tag: str = ""  # what tells this part from the others of its series (TE, image kind); see contrast_tag
+    part_tag: str = ""
     headers: tuple[SliceHeader, ...] = field(default=(), repr=False, compare=False)
 
     @property

@@ -10,17 +10,17 @@ its own role):
 2. every DCE family is a candidate (:class:`DceCandidate`); [D] confidence 0.9 when flip angle, TR and TE are
    recorded and fit a T1-weighted gradient echo, 0.6 when the header leaves them out.
 
-[D] A VFA set often includes the dynamic's own flip angle (QIBA's v4 DRO: VFA 3-30 deg next to a 30 deg
-dynamic); that volume has the DCE family's plane and sequence but is no phase of it. So when the one-volume
-series of a DCE family's plane and TR/TE carry >= 2 other flip angles (a VFA run is there), each one-volume
-series of the family is tested, first rule that decides: its description stem (numbers and flip-angle words
-removed) equals a run member's and no family member's -> VFA, a family member's and no run member's ->
-phase; its series number or start time lies strictly inside the run's -> VFA; else it goes with whichever
-series is nearest in start time (in series number when a time is missing): a run member -> VFA, a family
-member -> phase; with neither known -> VFA. A series taken out this way is named in the candidate's reason
-(and so in the study notes) with the hint that ``--series`` adds it back: leaving a true pre-contrast out is
-visible and undoable, while a VFA volume taken as a phase would shift every phase index without a word. A
-separate pre-contrast series with no VFA run around it joins the dynamic as before.
+[D] A VFA set often includes the dynamic's own flip angle (a T1-mapping set shipped next to the dynamic series,
+as in QIBA's v4 DRO); that volume has the DCE family's plane and sequence but is no phase of it. So when the
+one-volume series of a DCE family's plane and TR/TE carry >= 2 other flip angles (a VFA run is there), each
+one-volume series of the family is tested, first rule that decides: its description stem (numbers and flip-angle
+words removed) equals a run member's and no family member's -> VFA, a family member's and no run member's ->
+phase; its series number or start time lies strictly inside the run's -> VFA; else it goes with whichever series
+is nearest in start time (in series number when a time is missing): a run member -> VFA, a family member ->
+phase (a tie to the run); with neither known -> VFA. A series taken out this way is named in the candidate's
+reason (and so in the study notes) with the hint that ``--series`` adds it back: leaving a true pre-contrast out
+is visible and undoable, while a VFA volume taken as a phase would shift every phase index without a word. A
+separate pre-contrast series with no VFA run around it joins the dynamic.
 
 :func:`select_dce` then takes the series the user named, else the only candidate; several candidates and no
 choice is an error listing them; none is an error showing the series table ("no DCE series found") unless
@@ -110,16 +110,17 @@ def _in_vfa_run(s: ExamSeries, run: list[ExamSeries], others: list[ExamSeries]) 
     numbers = [m.number for m in run if m.number is not None]
     if s.number is not None and numbers and min(numbers) < s.number < max(numbers):
         return True
-    start, run_starts = _start_s(s), [_start_s(m) for m in run]
+    start, starts = _start_s(s), {id(m): _start_s(m) for m in run + others}
+    run_starts = [starts[id(m)] for m in run]
     if start is not None and None not in run_starts and min(run_starts) < start < max(run_starts):
         return True
-    if start is not None and all(_start_s(m) is not None for m in run + others):
-        distance = {id(m): abs(_start_s(m) - start) for m in run + others}
+    if start is not None and None not in starts.values():
+        distance = {key: abs(value - start) for key, value in starts.items()}
     elif s.number is not None and all(m.number is not None for m in run + others):
         distance = {id(m): abs(m.number - s.number) for m in run + others}
     else:
         return True
-    nearest = min(run + others, key=lambda m: distance[id(m)])
+    nearest = min(run + others, key=lambda m: distance[id(m)])  # a tie goes to the run (listed first)
     return any(nearest is m for m in run)
 
 
