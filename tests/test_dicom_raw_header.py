@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian,
                          ImplicitVRLittleEndian, generate_uid)
 
-from tests.builders import random_study
+from tests.builders import apply, random_study
 from tests.helpers import shared_data
 from tnbc_desktop.core.io import dicom_read
 from tnbc_desktop.core.io.dicom_raw_header import read_raw_header
@@ -243,3 +245,59 @@ def test_private_b_values_as_un_bytes_are_read_as_numbers(tmp_path, ts):
     path = _image(tmp_path / "b.dcm", ts=ts, edit=_private_b_values_of_unknown_creators)
     assert assert_same_on_both_routes([path], strict=True) == 1
     assert read_headers_file(path)[0].acq.b_value == 1000.0
+
+
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def fuzz_bases(tmp_path_factory) -> list[bytes]:
+    folder = tmp_path_factory.mktemp("fuzz")
+    return [_image(folder / "a.dcm", edit=_nested_sequences).read_bytes(),
+            _image(folder / "b.dcm", ts=ImplicitVRLittleEndian, edit=_private_b_values).read_bytes()]
+
+
+@FUZZ
+@given(data=st.data())
+def test_mutated_headers_read_the_same_on_both_routes(tmp_path, fuzz_bases, data):
+    """Bytes flipped, inserted, deleted or cut in the dataset: the walk gives pydicom's headers, pydicom's error,
+    or declines (then pydicom reads the file) - never a different answer."""
+    base = fuzz_bases[data.draw(st.integers(0, len(fuzz_bases) - 1))]
+    edits = data.draw(st.lists(st.tuples(st.sampled_from(["flip", "truncate", "insert", "overwrite", "delete"]),
+                                         st.integers(300, len(base) - 1), st.binary(min_size=1, max_size=8)),
+                               min_size=1, max_size=3))
+    path = tmp_path / "mutated.dcm"
+    path.write_bytes(apply(base, edits))
+    for strict in (True, False):
+        assert_same_on_both_routes([path], strict=strict)
+
+
+def test_an_out_of_order_tag_above_the_pixel_data_does_not_end_the_walk(tmp_path):
+    """pydicom stops only at the pixel data tags themselves; a stray (7FE1,xxxx) before Rows is read on."""
+    path = _image(tmp_path / "stray.dcm")
+    data = path.read_bytes()
+    old = b"\x18\x00\x50\x00DS"  # SliceThickness, before Rows
+    assert data.count(old) == 1
+    path.write_bytes(data.replace(old, b"\xe1\x7f\x50\x00DS"))
+    assert assert_same_on_both_routes([path], strict=True) == 1
+    assert read_headers_file(path)[0].rows == 8
+
+
+def test_an_unknown_transfer_syntax_is_left_to_pydicom(tmp_path):
+    path = _image(tmp_path / "ts.dcm", edit=lambda ds: None)
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"1.2.840.10008.1.2.1\x00", b"1.2.840.10008.1.2.9\x00"))
+    assert read_raw_header(path) is None
+    assert_same_on_both_routes([path], strict=True)
+
+
+def test_several_values_are_one_text_on_both_routes(tmp_path):
+    def names(ds):
+        ds.PatientName = ["Doe^Jane", "Roe^Ann"]
+        ds.SeriesDescription = ["dyn", "fs"]
+
+    path = _image(tmp_path / "multi.dcm", edit=names)
+    assert assert_same_on_both_routes([path], strict=True) == 1
+    header = read_headers_file(path)[0]
+    assert header.identity[0] == "Doe^Jane\\Roe^Ann" and header.series_description == "dyn\\fs"

@@ -102,7 +102,8 @@ def _is_epi(scanning_sequence: str, sequence_name: str, echo_planar_flag: str) -
             or name.startswith(("ep", "epi", "epfid", "epse", "ep2d", "fmri")))
 
 
-def _text(value) -> str:
+def dicom_text(value) -> str:
+    """An element value as text; several values joined by backslash, as DICOM writes them (not a list's repr)."""
     if value is None:
         return ""
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
@@ -111,14 +112,15 @@ def _text(value) -> str:
 
 
 def classic_facts(ds) -> AcquisitionFacts:
-    scanning, name = _text(ds.get("ScanningSequence")), _text(ds.get("SequenceName"))
+    scanning, name = dicom_text(ds.get("ScanningSequence")), dicom_text(ds.get("SequenceName"))
     return AcquisitionFacts(
         flip_angle=dicom_float(ds.get("FlipAngle")), repetition_time_ms=dicom_float(ds.get("RepetitionTime")),
         echo_time_ms=dicom_float(ds.get("EchoTime")), scanning_sequence=scanning, sequence_name=name,
-        protocol_name=_text(ds.get("ProtocolName")), acquisition_contrast=_text(ds.get("AcquisitionContrast")),
-        echo_planar=_is_epi(scanning, name, _text(ds.get("EchoPlanarPulseSequence"))),
+        protocol_name=dicom_text(ds.get("ProtocolName")),
+        acquisition_contrast=dicom_text(ds.get("AcquisitionContrast")),
+        echo_planar=_is_epi(scanning, name, dicom_text(ds.get("EchoPlanarPulseSequence"))),
         b_value=_b_value(ds), acquisition_number=_int(ds.get("AcquisitionNumber")),
-        frame_of_reference_uid=_text(ds.get("FrameOfReferenceUID")))
+        frame_of_reference_uid=dicom_text(ds.get("FrameOfReferenceUID")))
 
 
 def _int(value) -> int | None:
@@ -132,17 +134,17 @@ def enhanced_frame_facts(ds, item) -> AcquisitionFacts:
     timing, echo, diffusion = item("MRTimingAndRelatedParametersSequence"), item("MREchoSequence"), \
         item("MRDiffusionSequence")
     content = item("FrameContentSequence")
-    name = _text(ds.get("PulseSequenceName")) or _text(ds.get("SequenceName"))
-    scanning = _text(ds.get("ScanningSequence"))
+    name = dicom_text(ds.get("PulseSequenceName")) or dicom_text(ds.get("SequenceName"))
+    scanning = dicom_text(ds.get("ScanningSequence"))
     return AcquisitionFacts(
         flip_angle=dicom_float(timing.get("FlipAngle")) if timing else dicom_float(ds.get("FlipAngle")),
         repetition_time_ms=(dicom_float(timing.get("RepetitionTime")) if timing
                             else dicom_float(ds.get("RepetitionTime"))),
         echo_time_ms=dicom_float(echo.get("EffectiveEchoTime")) if echo else dicom_float(ds.get("EchoTime")),
-        scanning_sequence=scanning, sequence_name=name, protocol_name=_text(ds.get("ProtocolName")),
-        acquisition_contrast=_text(ds.get("AcquisitionContrast")),
-        echo_planar=_is_epi(scanning, name, _text(ds.get("EchoPlanarPulseSequence"))),
+        scanning_sequence=scanning, sequence_name=name, protocol_name=dicom_text(ds.get("ProtocolName")),
+        acquisition_contrast=dicom_text(ds.get("AcquisitionContrast")),
+        echo_planar=_is_epi(scanning, name, dicom_text(ds.get("EchoPlanarPulseSequence"))),
         b_value=_b_value(ds, diffusion),
         acquisition_number=_int(ds.get("AcquisitionNumber")) if content is None or
         content.get("FrameAcquisitionNumber") is None else _int(content.get("FrameAcquisitionNumber")),
-        frame_of_reference_uid=_text(ds.get("FrameOfReferenceUID")))
+        frame_of_reference_uid=dicom_text(ds.get("FrameOfReferenceUID")))

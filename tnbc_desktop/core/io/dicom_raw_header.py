@@ -14,7 +14,7 @@ one extraction code. :func:`read_raw_header` returns None for anything else - no
 deflated, an enhanced / multi-frame image, a character set other than the default, Latin-1 or UTF-8, a VR that
 does not match its transfer syntax, or any structural surprise (truncation, impossible lengths) - and the
 caller reads that file with pydicom, which names the problem. Both routes give equal headers on every DICOM
-file of the shared test data and every synthetic layout (tests/test_dicom_raw_header.py).
+file of the shared test data, every synthetic layout and mutated files (tests/test_dicom_raw_header.py).
 """
 from __future__ import annotations
 
@@ -24,14 +24,16 @@ from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 
-from pydicom import datadict
+from pydicom import datadict, uid
 
 from tnbc_desktop.core.io.safe_files import open_regular
 from tnbc_desktop.errors import DicomError
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
-_DEFLATED, _BIG_ENDIAN = "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"
+# every transfer syntax pydicom knows whose dataset is little endian and not deflated (native or encapsulated
+# pixels: the walk stops before them); an unknown one is pydicom's to guess
+_LITTLE_ENDIAN_SYNTAXES = frozenset(str(t) for t in uid.AllTransferSyntaxes if t.is_little_endian and not t.is_deflated)
 _MULTI_FRAME_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.4.1",  # Enhanced MR
     "1.2.840.10008.5.1.4.1.1.4.3",  # Enhanced MR Color
@@ -39,18 +41,20 @@ _MULTI_FRAME_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT
 }
 _STOP_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)  # float / double float / pixel data: pydicom stops there too
-PIXEL_DATA = 0x7FE00010
 _FUNCTIONAL_GROUPS = (0x52009229, 0x52009230)
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
 _LONG_VRS = frozenset((b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"))
 _VALID_VRS = _LONG_VRS | frozenset((b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO",
                                     b"LT", b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US"))
-# how pydicom converts a VR's bytes: default character set split on backslash / the dataset's character set
-# split on backslash / the dataset's character set as one value
-_MULTI_STRING, _TEXT, _SINGLE_TEXT = "multi-string", "text", "single text"
-_VR_KIND = {**dict.fromkeys(("AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"), _MULTI_STRING),
-            **dict.fromkeys(("SH", "LO", "UC", "PN"), _TEXT), **dict.fromkeys(("ST", "LT", "UT", "UR"), _SINGLE_TEXT)}
+# how pydicom 3.0 converts a VR's bytes (pydicom.values): DS strips all whitespace first, AE strips each value,
+# the other default-character-set strings drop trailing spaces / NULs and split on backslash; SH/LO/UC decode
+# with the dataset's character set and split; PN drops trailing spaces / NULs before decoding; ST/LT/UT are one
+# value; UR drops trailing whitespace
+_DS, _AE, _MULTI_STRING, _TEXT, _PN, _SINGLE_TEXT, _UR = "DS", "AE", "multi", "text", "PN", "single", "UR"
+_VR_KIND = {"DS": _DS, "AE": _AE, **dict.fromkeys(("AS", "CS", "DA", "DT", "IS", "TM", "UI"), _MULTI_STRING),
+            **dict.fromkeys(("SH", "LO", "UC"), _TEXT), "PN": _PN, **dict.fromkeys(("ST", "LT", "UT"), _SINGLE_TEXT),
+            "UR": _UR}
 _BINARY = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
 # Python codecs of the character sets read here; pydicom reads the default repertoire as iso8859 (= Latin-1)
 _CHARSETS = {"": "latin-1", "ISO_IR 6": "latin-1", "ISO_IR 100": "latin-1", "ISO_IR 192": "utf-8"}
@@ -195,7 +199,7 @@ class _Walk:
                 return
             else:
                 tag, vr, start, length = self.element(pos, implicit)
-            if tag >= PIXEL_DATA or tag in _STOP_TAGS:
+            if tag in _STOP_TAGS:
                 self.stop_at = pos
                 return
             if tag in _FUNCTIONAL_GROUPS:
@@ -224,7 +228,7 @@ def _meta(buf: _Buffer) -> tuple[str, int]:
             raise FastRouteDeclined
         buf.need(start + length)
         if tag == 0x00020010:
-            ts = buf.data[start:start + length].decode("ascii", "replace").rstrip(" \x00")
+            ts = buf.data[start:start + length].decode("latin-1").rstrip(" \x00")
         pos = start + length
     if not ts:
         raise FastRouteDeclined
@@ -253,7 +257,7 @@ def read_raw_header(path: Path) -> RawHeader | None:
             if len(buf.data) < 132 or buf.data[128:132] != b"DICM":
                 return None
             ts, pos = _meta(buf)
-            if ts in (_DEFLATED, _BIG_ENDIAN) or not ts.startswith("1.2.840.10008.1.2"):
+            if ts not in _LITTLE_ENDIAN_SYNTAXES:
                 return None
             implicit = ts == IMPLICIT_LE
             buf.need(pos + 6)
@@ -370,14 +374,22 @@ class RawDataset:
             raise FastRouteDeclined  # a sequence: the classic header extraction never reads one
         raw = self._h.data[start:start + length]
         kind = _VR_KIND.get(vr)
-        if kind is _MULTI_STRING:
-            values = raw.decode("latin-1").rstrip(" \x00").split("\\")
+        if kind is _MULTI_STRING or kind is _DS:
+            text = raw.decode("latin-1")
+            values = (text.strip() if kind is _DS else text).rstrip(" \x00").split("\\")
             return values[0] if len(values) == 1 else values
-        if kind is _TEXT:
-            values = [v.rstrip("\0 ") for v in raw.decode(self._text_encoding(), "replace").split("\\")]
+        if kind is _TEXT or kind is _PN or kind is _AE:
+            if kind is _PN:
+                raw = raw.rstrip(b"\x00 ")
+            text = raw.decode("latin-1") if kind is _AE else raw.decode(self._text_encoding(), "replace")
+            values = text.split("\\")
+            if kind is not _PN:
+                values = [v.strip() if kind is _AE else v.rstrip("\0 ") for v in values]
             return values[0] if len(values) == 1 else values
         if kind is _SINGLE_TEXT:
             return raw.decode(self._text_encoding(), "replace").rstrip("\0 ")
+        if kind is _UR:
+            return raw.decode("latin-1").rstrip()
         fmt = _BINARY.get(vr)
         if fmt is not None:
             size = struct.calcsize(fmt)
@@ -385,7 +397,7 @@ class RawDataset:
                 raise FastRouteDeclined
             values = struct.unpack(f"<{len(raw) // size}{fmt}", raw)
             if not values:
-                return None
+                return ""
             return values[0] if len(values) == 1 else list(values)
         return raw
 

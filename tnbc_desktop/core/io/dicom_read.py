@@ -27,7 +27,7 @@ from pathlib import Path
 import pydicom
 from pydicom.errors import InvalidDicomError
 
-from tnbc_desktop.core.io.dicom_acquisition import (AcquisitionFacts, classic_facts, dicom_float,
+from tnbc_desktop.core.io.dicom_acquisition import (AcquisitionFacts, classic_facts, dicom_float, dicom_text,
                                                     enhanced_frame_facts)
 from tnbc_desktop.core.io.dicom_pixel_location import (ENHANCED_MR, PixelLocation, native_pixel_location,
                                                        pixel_location_at)
@@ -164,18 +164,18 @@ def _classic_times(ds) -> dict:
 
 
 def _common(ds, path: Path) -> dict:
-    series_uid = str(ds.get("SeriesInstanceUID", "") or "")
+    series_uid = dicom_text(ds.get("SeriesInstanceUID"))
     image_type = tuple(str(v).upper() for v in _values(ds.get("ImageType")))
     ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
     return dict(
         path=str(path), series_uid=series_uid, series_number=_int(ds.get("SeriesNumber")),
-        series_description=str(ds.get("SeriesDescription", "") or ""), image_type=image_type,
+        series_description=dicom_text(ds.get("SeriesDescription")), image_type=image_type,
         rows=int(ds.Rows), columns=int(ds.Columns), slice_thickness=dicom_float(ds.get("SliceThickness")),
         spacing_between_slices=dicom_float(ds.get("SpacingBetweenSlices")),
         instance_number=_int(ds.get("InstanceNumber")),
-        transfer_syntax=ts, study_uid=str(ds.get("StudyInstanceUID", "") or ""),
-        sop_instance_uid=str(ds.get("SOPInstanceUID", "") or ""),
-        identity=tuple(str(ds.get(t, "") or "") for t in _IDENTITY_TAGS),
+        transfer_syntax=ts, study_uid=dicom_text(ds.get("StudyInstanceUID")),
+        sop_instance_uid=dicom_text(ds.get("SOPInstanceUID")),
+        identity=tuple(dicom_text(ds.get(t)) for t in _IDENTITY_TAGS),
     )
 
 
