@@ -188,3 +188,38 @@ def test_a_dual_echo_enhanced_dce_is_one_candidate_per_echo(tmp_path):
     assert len(exam.candidates) == 2 and all(s.n_volumes == study.n_phases for s in exam.series)
     with pytest.raises(DicomError, match="2 series could be the DCE"):
         load_study(tmp_path)
+
+
+def _add_enhanced_frame_type(path: Path, first: tuple[str, ...], second: tuple[str, ...]) -> None:
+    """Every frame once more with the same echo time; the two halves told apart only by their per-frame FrameType
+    (an enhanced Dixon DCE: water and fat frames, one TE)."""
+    import copy
+
+    import pydicom
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    ds = pydicom.dcmread(path)
+    frames = list(ds.PerFrameFunctionalGroupsSequence)
+    extra = [copy.deepcopy(fg) for fg in frames]
+    for group, kind in ((frames, first), (extra, second)):
+        for fg in group:
+            item = Dataset()
+            item.FrameType = list(kind)
+            fg.MRImageFrameTypeSequence = Sequence([item])
+    ds.PerFrameFunctionalGroupsSequence = Sequence(frames + extra)
+    ds.NumberOfFrames = 2 * len(frames)
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "MIXED"]
+    ds.PixelData = ds.PixelData + bytes(reversed(ds.PixelData))
+    ds.save_as(path)
+
+
+def test_an_enhanced_dixon_dce_is_told_apart_by_each_frames_frame_type(tmp_path):
+    study = make_study()
+    write_dicom_study(study, tmp_path, layout="enhanced", sequence=MRSequence(12.0, 5.8, 2.1))
+    _add_enhanced_frame_type(tmp_path / "enhanced.dcm", ("ORIGINAL", "PRIMARY", "WATER", "NONE"),
+                             ("ORIGINAL", "PRIMARY", "FAT", "NONE"))
+    exam = examine_source(tmp_path)
+    assert len(exam.candidates) == 2 and all(s.n_volumes == study.n_phases for s in exam.series)
+    with pytest.raises(DicomError, match="2 series could be the DCE"):
+        load_study(tmp_path)

@@ -196,6 +196,8 @@ def _enhanced_headers(ds, path: Path) -> list[SliceHeader]:
         plane_pos, plane_ori, measures = item("PlanePositionSequence"), item("PlaneOrientationSequence"), \
             item("PixelMeasuresSequence")
         content, transform = item("FrameContentSequence"), item("PixelValueTransformationSequence")
+        frame_type = item("MRImageFrameTypeSequence")  # FrameType: what this frame is (water, fat, phase...)
+        kind = tuple(str(v).upper() for v in _values(frame_type.get("FrameType"))) if frame_type else ()
         times = {}
         if content is not None:
             t = parse_dicom_datetime(content.get("FrameAcquisitionDateTime"))
@@ -211,7 +213,8 @@ def _enhanced_headers(ds, path: Path) -> list[SliceHeader]:
             slope=dicom_float(transform.get("RescaleSlope"), 1.0) if transform else 1.0,
             intercept=dicom_float(transform.get("RescaleIntercept"), 0.0) if transform else 0.0,
             acq=enhanced_frame_facts(ds, item),
-            **{**common, "slice_thickness": dicom_float(measures.get("SliceThickness")) if measures else None},
+            **{**common, "slice_thickness": dicom_float(measures.get("SliceThickness")) if measures else None,
+               "image_type": kind or common["image_type"]},
         ))
     return out
 
