@@ -223,3 +223,16 @@ def test_an_enhanced_dixon_dce_is_told_apart_by_each_frames_frame_type(tmp_path)
     assert len(exam.candidates) == 2 and all(s.n_volumes == study.n_phases for s in exam.series)
     with pytest.raises(DicomError, match="2 series could be the DCE"):
         load_study(tmp_path)
+
+
+def test_only_the_part_of_a_series_that_makes_the_dce_is_shown_as_chosen(tmp_path, capsys):
+    """Magnitude and phase images in one series: `inspect --series --json` marks the magnitude part chosen and
+    the phase part not, though both carry the same series number."""
+    study = make_study()
+    write_dicom_study(study, tmp_path, layout="single-series")
+    relabel_contrast(_files(tmp_path), image_type=MAGNITUDE)
+    add_contrast_copy(_files(tmp_path), "phase", image_type=("ORIGINAL", "PRIMARY", "P", "ND"))
+    assert cli_main(["inspect", str(tmp_path), "--series", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["series"]
+    assert len(rows) == 2 and len({r["number"] for r in rows}) == 1
+    assert {r["role"]: r["chosen"] for r in rows} == {"dce": True, "other": False}

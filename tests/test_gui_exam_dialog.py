@@ -63,3 +63,20 @@ def test_open_exam_loads_the_chosen_series(qtbot, exam, monkeypatch):
     alone = load_study(exam.dce_folder)
     assert study.n_phases == 3 and window.state.series == [101, 102, 103]
     assert np.array_equal(study.data, alone.data[1:])
+
+
+def test_dialog_ticks_only_the_part_of_a_series_that_makes_the_dce(qtbot, tmp_path):
+    from tnbc_desktop.core.io.dicom_write import write_dicom_study
+    from tnbc_desktop.core.io.exam_write import add_contrast_copy, relabel_contrast
+    from tnbc_desktop.gui.exam_dialog import ExamDialog
+
+    write_dicom_study(make_study(), tmp_path, layout="single-series")
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    relabel_contrast(files, image_type=("ORIGINAL", "PRIMARY", "M", "ND"))
+    add_contrast_copy(files, "phase", image_type=("ORIGINAL", "PRIMARY", "P", "ND"))
+    dialog = ExamDialog(examine_source(tmp_path))
+    qtbot.addWidget(dialog)
+    ticked = {dialog.table.item(r, 10).text(): dialog.table.item(r, 0).checkState() == Qt.CheckState.Checked
+              for r in range(dialog.table.rowCount())}
+    assert ticked == {"dce": True, "other": False}
+    assert dialog.phase_table.rowCount() == 4

@@ -108,10 +108,10 @@ def _load_with_table(source, times, chosen, args):
 
     exam = examine_source(source)
     try:
-        selected = select_dce(exam, chosen).numbers
+        selection = select_dce(exam, chosen)
         study = load_exam_study_guarded(exam, times, chosen, args.allow_mixed_study)
     except TnbcError as err:
-        rows = series_rows(exam, ())
+        rows = series_rows(exam)
         if args.json:
             print(json_text({"source": exam.scan.source, "series": rows, "selected_series": [],
                              "error": str(err)}))
@@ -119,8 +119,8 @@ def _load_with_table(source, times, chosen, args):
             print("\n".join(series_table(rows)))
         raise
     info = study_info(study)
-    info["series"] = series_rows(exam, selected)
-    info["selected_series"] = list(selected)
+    info["series"] = series_rows(exam, selection)
+    info["selected_series"] = list(selection.numbers)
     info["candidates"] = [{"series": list(c.numbers), "confidence": c.confidence, "reason": c.reason}
                           for c in exam.candidates]
     return study, info

@@ -30,8 +30,10 @@ def parse_series(text: str | None) -> tuple[int, ...] | None:
     return numbers or None
 
 
-def series_rows(exam, selected: tuple[int, ...]) -> list[dict]:
-    """One plain dict per series (JSON of `inspect --series --json`)."""
+def series_rows(exam, used=None) -> list[dict]:
+    """One plain dict per series (JSON of `inspect --series --json`); ``used``: the DceSelection whose series
+    parts are marked chosen (a series split into parts may give only one of them to the DCE)."""
+    keys = set() if used is None else {(s.uid, s.part) for s in used.series}
     rows = []
     for s in exam.series:
         rows.append({
@@ -40,7 +42,7 @@ def series_rows(exam, selected: tuple[int, ...]) -> list[dict]:
             "spacing_mm": None if s.spacing_mm is None else list(s.spacing_mm), "n_positions": s.n_positions,
             "n_volumes": s.n_volumes, "phase_key": s.phase_key, "flip_angles": list(s.flip_angles),
             "repetition_time_ms": s.repetition_time_ms, "echo_time_ms": s.echo_time_ms,
-            "chosen": s.number in selected and s.role.value not in ("derived", "localizer"),
+            "chosen": (s.uid, s.part) in keys,
         })
     return rows
 

@@ -19,9 +19,10 @@ SERIES_COLUMNS = ("Use", "#", "Description", "Images", "Plane", "Matrix", "Spaci
 PHASE_COLUMNS = ("Phase", "Time (s)", "From", "Series")
 
 
-def _preselected(exam) -> set[int]:
-    """Series numbers of the only DCE candidate (none when there are several or none)."""
-    return set(exam.candidates[0].numbers) if len(exam.candidates) == 1 else set()
+def _preselected(exam) -> set[tuple[str, int]]:
+    """(series UID, part) of the series of the only DCE candidate (none when there are several or none): a
+    series split into parts may give only one of them to the DCE."""
+    return {(s.uid, s.part) for s in exam.candidates[0].series} if len(exam.candidates) == 1 else set()
 
 
 def _cell(text) -> QTableWidgetItem:
@@ -86,7 +87,7 @@ class ExamDialog(QDialog):
         for row, s in enumerate(self.exam.series):
             use = QTableWidgetItem()
             use.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
-            use.setCheckState(Qt.CheckState.Checked if s.number in chosen else Qt.CheckState.Unchecked)
+            use.setCheckState(Qt.CheckState.Checked if (s.uid, s.part) in chosen else Qt.CheckState.Unchecked)
             use.setData(Qt.ItemDataRole.UserRole, s.number)
             self.table.setItem(row, 0, use)
             spacing = None if s.spacing_mm is None else "x".join(f"{v:.3g}" for v in s.spacing_mm)
