@@ -187,3 +187,27 @@ def test_patient_name_padding_is_not_another_patient(tmp_path):
     write_dicom_study(make_study(), tmp_path, layout="per-phase")
     _edit_phase(tmp_path, 2, lambda ds: setattr(ds, "PatientName", "doe^zzcanaryjane^^"))
     assert load_study(tmp_path).n_phases == 4
+
+
+def test_the_header_scan_reports_progress_and_stops_when_cancelled(tmp_path):
+    """A long header scan says how far it is, and the user's cancel stops it as a cancel (not as a load error)."""
+    import threading
+
+    from tnbc_desktop.errors import CancelledError
+
+    exam = write_exam(make_study(), tmp_path / "exam", dce_layout="single-series", other_slices=8,
+                      all_subtractions=True)
+    steps = []
+    load_study(exam.folder, progress=lambda step, fraction: steps.append((step, fraction)))
+    n_files = sum(1 for p in exam.folder.rglob("*") if p.is_file())
+    assert len(steps) >= 2 and all(step.endswith(f"of {n_files:,} files") for step, _ in steps)
+    assert [f for _, f in steps] == sorted(f for _, f in steps) and steps[-1][1] < 1.0
+    cancel = threading.Event()
+
+    def cancel_after_first(step, fraction):
+        cancel.set()
+
+    with pytest.raises(CancelledError, match="cancelled by the user"):
+        load_study(exam.folder, progress=cancel_after_first, cancel=cancel)
+    with pytest.raises(CancelledError):
+        examine_source(exam.folder, cancel=cancel)

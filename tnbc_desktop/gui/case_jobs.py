@@ -52,7 +52,7 @@ def edit_phases(study: DCEStudy, order: list[int], times: list[float]) -> DCEStu
                    notes=study.notes + (() if unchanged else (note,)))
 
 
-def load_case(state: SessionState, progress=None) -> LoadedCase:
+def load_case(state: SessionState, progress=None, cancel=None) -> LoadedCase:
     """Load the study (with user phase times / order) and the mask named by ``state``."""
     from tnbc_desktop.core.io.study_loader import load_study
 
@@ -61,7 +61,8 @@ def load_case(state: SessionState, progress=None) -> LoadedCase:
     reload_times = state.phase_times_s if state.phase_order is None else None
     loaded = load_study(study_source_arg(state.study_source), phase_times_s=reload_times,
                         series=tuple(state.series) if state.series else None,
-                        allow_mixed_study=state.allow_mixed_study)
+                        allow_mixed_study=state.allow_mixed_study, cancel=cancel,
+                        progress=None if progress is None else lambda step, f: progress(step, 0.1 + 0.5 * f))
     study = loaded
     if state.phase_order is not None and state.phase_times_s is not None:
         study = edit_phases(loaded, state.phase_order, state.phase_times_s)

@@ -93,7 +93,7 @@ class CaseOpening:
             progress("preparing the demo patient", 0.05)
             folder = case_jobs.demo_case_folder(**make_kwargs)
             state = case_jobs.demo_state(folder, bundle)
-            return state, case_jobs.load_case(state, progress)
+            return state, case_jobs.load_case(state, progress, cancel)
 
         def done(payload):
             state, case = payload
@@ -118,7 +118,8 @@ class CaseOpening:
             self.autosave()
             self._show_case(case)
 
-        return self.start_task("loading", lambda progress, cancel: case_jobs.load_case(state, progress), done)
+        return self.start_task("loading", lambda progress, cancel: case_jobs.load_case(state, progress, cancel),
+                               done)
 
     def _show_case(self, case: case_jobs.LoadedCase) -> None:
         same_study = self.case is not None and self.result is not None and \

@@ -161,8 +161,8 @@ def scan_and_choose(window, folder: str, exec_dialog=None):
     def job(progress, cancel):
         from tnbc_desktop.core.io.study_loader import examine_source
 
-        progress("reading the exam's headers", 0.1)
-        return examine_source(folder)
+        progress("reading the exam's headers", 0.0)
+        return examine_source(folder, progress=progress, cancel=cancel)
 
     def done(exam):
         dialog = ExamDialog(exam, window)

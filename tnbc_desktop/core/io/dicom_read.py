@@ -35,11 +35,12 @@ from tnbc_desktop.core.io.dicom_raw_header import FastRouteDeclined, RawDataset,
 from tnbc_desktop.core.io.limits import check_dicom_declared_pixels
 from tnbc_desktop.core.io.safe_files import open_regular, special_file_problem
 from tnbc_desktop.core.io.sanity import check_slice_header
-from tnbc_desktop.errors import DicomError
+from tnbc_desktop.errors import CancelledError, DicomError
 from tnbc_desktop.logsafe import get_logger
 
 log = get_logger(__name__)
 
+PROGRESS_EVERY = 64  # files between two progress reports / cancel checks of the header scan
 #: read classic images' headers by the fast route where it applies (tests turn it off to compare both routes)
 FAST_HEADERS = True
 
@@ -352,12 +353,20 @@ def _headers_of(ds, pixels: PixelLocation | None, path: Path, strict: bool) -> l
     return headers
 
 
-def scan_headers(files: list[Path], strict: bool) -> tuple[list[SliceHeader], int]:
-    """Headers of all images in ``files``; returns (headers, number of files ignored)."""
+def scan_headers(files: list[Path], strict: bool, progress=None, cancel=None) -> tuple[list[SliceHeader], int]:
+    """Headers of all images in ``files``; returns (headers, number of files ignored). ``progress(step,
+    fraction)`` hears how many files are read (every :data:`PROGRESS_EVERY` files); ``cancel.is_set()`` stops
+    the scan with :class:`~tnbc_desktop.errors.CancelledError`."""
     headers, ignored = [], 0
+    n = len(files)
     with warnings.catch_warnings():  # pydicom warns on invalid values; the checks below decide
         warnings.simplefilter("ignore")
-        for f in files:
+        for i, f in enumerate(files):
+            if i % PROGRESS_EVERY == 0:
+                if cancel is not None and cancel.is_set():
+                    raise CancelledError("reading the headers was cancelled by the user")
+                if progress is not None and n > PROGRESS_EVERY:
+                    progress(f"reading headers: {i:,} of {n:,} files", i / n)
             got = read_headers_file(f, strict=strict)
             if got is None:
                 ignored += 1

@@ -236,9 +236,10 @@ def examine(headers: list[SliceHeader], source: str = "", n_ignored_files: int =
     return Exam(scan=scan, candidates=candidates)
 
 
-def scan_exam(files: list[Path], strict: bool = False, source: str = "") -> Exam:
-    """Headers of ``files`` (no pixels), series, roles and DCE candidates."""
-    headers, ignored = scan_headers(files, strict=strict)
+def scan_exam(files: list[Path], strict: bool = False, source: str = "", progress=None, cancel=None) -> Exam:
+    """Headers of ``files`` (no pixels), series, roles and DCE candidates (``progress`` / ``cancel``: see
+    :func:`~tnbc_desktop.core.io.dicom_read.scan_headers`)."""
+    headers, ignored = scan_headers(files, strict=strict, progress=progress, cancel=cancel)
     return examine(headers, source=source, n_ignored_files=ignored)
 
 

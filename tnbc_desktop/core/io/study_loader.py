@@ -28,7 +28,7 @@ from tnbc_desktop.core.io.exam_select import Exam, scan_exam, select_dce
 from tnbc_desktop.core.io.nrrd_frames import multivolume_times
 from tnbc_desktop.core.io.volumes import is_volume_path, read_sidecar_times, read_volume
 from tnbc_desktop.core.study import DCEStudy, PatientIdentity, PhaseInfo, SourceImage
-from tnbc_desktop.errors import DicomError, GeometryError, InputError, TimingError
+from tnbc_desktop.errors import CancelledError, DicomError, GeometryError, InputError, TimingError
 from tnbc_desktop.core.phase_times import validate_phase_times
 from tnbc_desktop.logsafe import get_logger, register_identifiers
 
@@ -128,10 +128,12 @@ def load_volume_study(paths: list[Path], phase_times_s: Sequence[float] | None, 
 
 
 def load_study(source: str | Path | list[Path], phase_times_s: Sequence[float] | None = None,
-               series: Sequence[int] | None = None, allow_mixed_study: bool = False) -> DCEStudy:
+               series: Sequence[int] | None = None, allow_mixed_study: bool = False, progress=None,
+               cancel=None) -> DCEStudy:
     """Load a DCE study from a DICOM folder/file(s) or NIfTI/NRRD file(s); see the module docstring.
 
     ``series``: series numbers to build the DCE from (DICOM only; default: the exam scan's choice).
+    ``progress(step, fraction)`` / ``cancel.is_set()``: the header scan's, for a caller off the GUI thread.
     Raises a :class:`~tnbc_desktop.errors.InputError` subclass (DicomError, GeometryError, TimingError...)
     naming the input and the problem; nothing else escapes (an unexpected library error becomes an
     :class:`InputError` naming its type, and is logged for the bug report).
@@ -140,19 +142,19 @@ def load_study(source: str | Path | list[Path], phase_times_s: Sequence[float] |
         kind, paths, label = _resolve(source)
         if kind == "volumes":
             return load_volume_study(paths, phase_times_s, label)
-        exam = _scan(kind, paths, label)
+        exam = _scan(kind, paths, label, progress, cancel)
         return load_exam_study(exam, phase_times_s, series, allow_mixed_study)
 
     return _guarded(source, load)
 
 
-def examine_source(source: str | Path | list[Path]) -> Exam:
+def examine_source(source: str | Path | list[Path], progress=None, cancel=None) -> Exam:
     """The exam scan (series, roles, DCE candidates; headers only) of a DICOM folder or files."""
     def scan():
         kind, paths, label = _resolve(source)
         if kind == "volumes":
             raise InputError("is a NIfTI/NRRD volume: series and their roles exist only for DICOM input", label)
-        return _scan(kind, paths, label)
+        return _scan(kind, paths, label, progress, cancel)
 
     return _guarded(source, scan)
 
@@ -172,7 +174,7 @@ def _guarded(source, fn):
         if exc.source is None:  # e.g. a sorting error about the whole series: name the input it is about
             raise type(exc)(exc.problem, str(source)[:300]) from exc
         raise
-    except (MemoryError, KeyboardInterrupt):
+    except (MemoryError, KeyboardInterrupt, CancelledError):
         raise
     except Exception as exc:  # safety net: a loader never lets a raw library error reach the user
         log.exception("unexpected error while loading a study")
@@ -204,10 +206,10 @@ def _resolve(source) -> tuple[str, list[Path], str]:
     raise InputError("mixes NIfTI/NRRD and DICOM files; give one kind", label)
 
 
-def _scan(kind: str, paths: list[Path], label: str) -> Exam:
+def _scan(kind: str, paths: list[Path], label: str, progress=None, cancel=None) -> Exam:
     if kind == "dicom-folder":
         files = list_candidate_files(paths[0])
         if not files:
             raise DicomError("folder is empty", paths[0])
-        return scan_exam(files, strict=False, source=label)
-    return scan_exam(paths, strict=True, source=label)
+        return scan_exam(files, strict=False, source=label, progress=progress, cancel=cancel)
+    return scan_exam(paths, strict=True, source=label, progress=progress, cancel=cancel)
