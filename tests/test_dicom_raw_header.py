@@ -301,3 +301,22 @@ def test_several_values_are_one_text_on_both_routes(tmp_path):
     assert assert_same_on_both_routes([path], strict=True) == 1
     header = read_headers_file(path)[0]
     assert header.identity[0] == "Doe^Jane\\Roe^Ann" and header.series_description == "dyn\\fs"
+
+
+def test_a_derived_image_is_read_briefly_in_a_folder_scan_and_never_decoded(tmp_path):
+    """A subtraction in an exam folder is read only as far as the series table needs; its pixels are refused
+    rather than decoded with rescale values that were not read. A file the user names is read in full."""
+    from tnbc_desktop.core.io.dicom_acquisition import AcquisitionFacts
+    from tnbc_desktop.core.io.dicom_pixels import read_slice_pixels
+
+    def subtraction(ds):
+        ds.ImageType = ["DERIVED", "SECONDARY", "SUBTRACTION"]
+
+    path = _image(tmp_path / "sub.dcm", edit=subtraction)
+    brief, full = read_headers_file(path, strict=False)[0], read_headers_file(path, strict=True)[0]
+    assert brief.brief and brief.acq == AcquisitionFacts() and brief.times_s == {} and brief.identity == ()
+    assert (brief.series_uid, brief.position, brief.rows) == (full.series_uid, full.position, full.rows)
+    assert not full.brief and full.slope == 1.5 and full.acq.flip_angle == 12.0
+    with pytest.raises(DicomError, match="derived image"):
+        read_slice_pixels([brief])
+    assert read_slice_pixels([full])[0][0, 1] == 1.5 * 1 - 2

@@ -14,7 +14,8 @@ import pytest
 
 from tests.helpers import shared_data
 from tnbc_desktop.core.io.dicom_pixels import read_slice_pixels
-from tnbc_desktop.core.io.dicom_read import parse_dicom_time, read_headers_file
+from tnbc_desktop.core.io.dicom_header import parse_dicom_time
+from tnbc_desktop.core.io.dicom_read import read_headers_file
 from tnbc_desktop.core.io.dicom_write import write_dicom_study
 from tnbc_desktop.core.io.study_loader import load_study
 from tnbc_desktop.errors import DicomError, GeometryError, TimingError, TnbcError
@@ -216,7 +217,7 @@ def test_undecodable_pixels_name_the_transfer_syntax():
         read_headers_file(path)  # the header pass already compares the declared size with the file
     import pydicom
 
-    from tnbc_desktop.core.io.dicom_read import headers_from_dataset
+    from tnbc_desktop.core.io.dicom_header import headers_from_dataset
     headers = headers_from_dataset(pydicom.dcmread(path, stop_before_pixels=True), path)
     with pytest.raises(DicomError, match="transfer syntax Explicit VR Little Endian"):
         read_slice_pixels(headers)

@@ -7,7 +7,7 @@ said in a warning note. Messages name the series and a file, never the identifie
 """
 from __future__ import annotations
 
-from tnbc_desktop.core.io.dicom_read import SliceHeader
+from tnbc_desktop.core.io.dicom_header import SliceHeader
 from tnbc_desktop.errors import IdentityError
 
 

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pydicom
 
-from tnbc_desktop.core.io.dicom_read import SliceHeader, _int
+from tnbc_desktop.core.io.dicom_header import SliceHeader, dicom_int
 from tnbc_desktop.errors import DicomError
 
 _MAX_READ_THREADS = 4
@@ -37,7 +37,7 @@ def _decode_pixels(path: str) -> np.ndarray:
             arr = ds.pixel_array
     except Exception as exc:
         raise DicomError(f"pixel data cannot be decoded (transfer syntax {ts_name}): {exc}", path) from None
-    n_frames = _int(ds.get("NumberOfFrames"), 1)
+    n_frames = dicom_int(ds.get("NumberOfFrames"), 1)
     arr = np.asarray(arr)
     if arr.ndim == 2:
         arr = arr[None]
@@ -78,6 +78,10 @@ def read_slice_pixels(headers: list[SliceHeader], out: np.ndarray | None = None)
     problem in header order raises :class:`DicomError`, as a one-by-one read would.
     """
     n = len(headers)
+    for h in headers:
+        if h.brief:  # its rescale values and the rest were not read: decoding it would give wrong numbers
+            raise DicomError("is a derived image (subtraction, MIP, map) read for the series table only; it is "
+                             "never a DCE phase", h.path)
     if out is not None:
         if out.dtype != np.float32 or out.ndim != 3 or out.shape[0] != n:
             raise ValueError(f"out must be float32 [{n}, rows, columns], got {out.dtype} {out.shape}")

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tnbc_desktop.core.io.dicom_read import SliceHeader
+from tnbc_desktop.core.io.dicom_header import DERIVED_IMAGE_TYPES, SliceHeader
 from tnbc_desktop.core.study import Geometry
 from tnbc_desktop.errors import DicomError, GeometryError, TimingError
 
 TIME_TAG_ORDER = ("TriggerTime", "AcquisitionTime", "ContentTime", "SeriesTime", "FrameAcquisitionDateTime")
-DROPPED_IMAGE_TYPES = ("DERIVED", "SUBTRACTION", "SUB", "MIP", "PROJECTION IMAGE", "MPR")
+DROPPED_IMAGE_TYPES = DERIVED_IMAGE_TYPES  # the exam scan's 'derived' kinds: never a phase
 MIN_PHASES = 3
 
 

@@ -44,10 +44,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tnbc_desktop.core.io.dicom_read import SliceHeader, scan_headers
+from tnbc_desktop.core.io.dicom_header import DERIVED_IMAGE_TYPES, SliceHeader
+from tnbc_desktop.core.io.dicom_read import scan_headers
 
-DERIVED_TOKENS = ("DERIVED", "SUBTRACTION", "SUB", "MIP", "PROJECTION IMAGE", "MPR", "ADC", "TRACEW", "TRACE",
-                  "EADC")
+DERIVED_TOKENS = DERIVED_IMAGE_TYPES
 _DERIVED_NAME = re.compile(r"(?i)(\bsub(traction|tracted)?\b|\bmip\b|\bmpr\b|\badc\b|\btrace\w?\b|\bmaxip\b)")
 _LOCALIZER_NAME = re.compile(r"(?i)(locali[sz]er|\bloc\b|scout|survey|3[- ]?pl(ane)?\b|tri[- ]?pilot|\bpilot\b)")
 _DIFFUSION_NAME = re.compile(r"(?i)(\bdwi|\bdti|diffusion|\bdiff\b|tensor|\bep_b|epi_dti|\bresolve\b)")

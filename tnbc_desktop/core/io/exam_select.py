@@ -37,7 +37,8 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tnbc_desktop.core.io.dicom_read import SliceHeader, scan_headers
+from tnbc_desktop.core.io.dicom_header import SliceHeader
+from tnbc_desktop.core.io.dicom_read import scan_headers
 from tnbc_desktop.core.io.exam_scan import (NOT_DCE_SEQUENCE, ExamScan, ExamSeries, SeriesRole,
                                             _is_t1_gradient_echo, contrast_tag, examine_headers)
 from tnbc_desktop.errors import DicomError

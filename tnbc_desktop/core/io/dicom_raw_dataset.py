@@ -1,0 +1,187 @@
+"""The part of ``pydicom.Dataset`` the header extraction reads, over a fast-route :class:`RawHeader`.
+
+:class:`RawDataset` answers ``get`` by keyword (the value) or tag (an element), ``in``, attribute access,
+``get_item``, ``file_meta.TransferSyntaxUID`` and ``original_encoding`` as pydicom's Dataset does, converting
+only the values asked for, the way pydicom 3.0 converts them (see :data:`_VR_KIND`); the VR is the one written,
+else (implicit VR, or UN written) the one pydicom's dictionaries give. A value it would not convert as pydicom
+does (a sequence, a character set it does not decode, a binary value of odd length) raises
+:class:`FastRouteDeclined`, and the caller reads the file with pydicom.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+from types import SimpleNamespace
+
+from pydicom import datadict
+
+from tnbc_desktop.core.io.dicom_raw_header import VALID_VRS, CHARSETS, FastRouteDeclined, RawHeader
+
+# how pydicom 3.0 converts a VR's bytes (pydicom.values): DS strips all whitespace first, AE strips each value,
+# the other default-character-set strings drop trailing spaces / NULs and split on backslash; SH/LO/UC decode
+# with the dataset's character set and split; PN drops trailing spaces / NULs before decoding; ST/LT/UT are one
+# value; UR drops trailing whitespace
+_DS, _AE, _MULTI_STRING, _TEXT, _PN, _SINGLE_TEXT, _UR = "DS", "AE", "multi", "text", "PN", "single", "UR"
+_VR_KIND = {"DS": _DS, "AE": _AE, **dict.fromkeys(("AS", "CS", "DA", "DT", "IS", "TM", "UI"), _MULTI_STRING),
+            **dict.fromkeys(("SH", "LO", "UC"), _TEXT), "PN": _PN, **dict.fromkeys(("ST", "LT", "UT"), _SINGLE_TEXT),
+            "UR": _UR}
+_BINARY = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
+_VR_NAMES = {vr: vr.decode("ascii") for vr in VALID_VRS}
+_UNSEEN, _ABSENT = object(), object()
+
+
+@dataclass(frozen=True)
+class RawElement:
+    """One element as the walk found it: ``VR`` and its ``value`` bytes (what ``get_item`` gives in pydicom)."""
+
+    tag: int
+    VR: str
+    value: bytes
+
+
+@lru_cache(maxsize=4096)
+def _dictionary_vr(tag: int) -> str | None:
+    try:
+        vr = datadict.dictionary_VR(tag)
+    except KeyError:
+        return None
+    return vr if len(vr) == 2 else "UN"  # 'US or SS' and the like: raw bytes (never read by the extraction)
+
+
+@lru_cache(maxsize=1024)
+def _private_dictionary_vr(tag: int, creator: str) -> str:
+    try:
+        vr = datadict.private_dictionary_VR(tag, creator)
+    except KeyError:
+        return "UN"
+    return vr if len(vr) == 2 else "UN"
+
+
+@lru_cache(maxsize=4096)
+def keyword_tag(keyword: str) -> int | None:
+    return datadict.tag_for_keyword(keyword)
+
+
+class RawDataset:
+    """The part of ``pydicom.Dataset`` the header extraction reads, over a :class:`RawHeader`."""
+
+    def __init__(self, header: RawHeader):
+        self._h = header
+        self.file_meta = SimpleNamespace(TransferSyntaxUID=header.transfer_syntax)
+        self.original_encoding = (header.implicit, True)
+        self._encoding = None
+        self._by_keyword: dict[str, object] = {}  # keyword -> converted value (_ABSENT when not there)
+
+    def __len__(self) -> int:
+        return len(self._h.elements)
+
+    def __contains__(self, key) -> bool:
+        tag = keyword_tag(key) if isinstance(key, str) else _tag(key)
+        return tag is not None and tag in self._h.elements
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or not name[:1].isupper():
+            raise AttributeError(name)
+        tag = keyword_tag(name)
+        if tag is None or tag not in self._h.elements:
+            raise AttributeError(name)
+        return self._value(tag)
+
+    def get(self, key, default=None):
+        """By keyword: the value (as pydicom converts it); by tag (int or (group, element)): a
+        :class:`RawElement` with the converted value, as pydicom's ``Dataset.get`` gives a DataElement."""
+        if isinstance(key, str):
+            value = self._by_keyword.get(key, _UNSEEN)
+            if value is _UNSEEN:
+                tag = keyword_tag(key)
+                value = self._value(tag) if tag in self._h.elements else _ABSENT
+                self._by_keyword[key] = value
+            return default if value is _ABSENT else value
+        tag = _tag(key)
+        if tag not in self._h.elements:
+            return default
+        return RawElement(tag, self._vr(tag), self._value(tag))
+
+    def get_item(self, tag) -> RawElement | None:
+        tag = _tag(tag)
+        if tag not in self._h.elements:
+            return None
+        return RawElement(tag, self._vr(tag), self._h.raw_bytes(tag))
+
+    def _vr(self, tag: int) -> str:
+        """The VR pydicom would give: as written, else (implicit VR, or UN written) from the dictionaries."""
+        written, _, length = self._h.elements[tag]
+        if written is not None and written != b"UN":
+            return _VR_NAMES[written]
+        private = bool(tag >> 16 & 1)
+        if written == b"UN":  # pydicom's replace_un_with_known_vr
+            if private:
+                return self._private_vr(tag)
+            return (_dictionary_vr(tag) if 0 <= length < 0xFFFF else None) or "UN"
+        vr = _dictionary_vr(tag)
+        if vr is not None:
+            return vr
+        if private:
+            return self._private_vr(tag)
+        return "UL" if tag & 0xFFFF == 0 else "UN"
+
+    def _private_vr(self, tag: int) -> str:
+        element = tag & 0xFFFF
+        if 0x0010 <= element <= 0x00FF:
+            return "LO"  # a private creator
+        creator_tag = (tag & 0xFFFF0000) | element >> 8
+        if not element & 0xFF00 or creator_tag not in self._h.elements:
+            return "UN"
+        creator = self._h.raw_bytes(creator_tag).decode("latin-1").rstrip("\0 ")
+        return _private_dictionary_vr(tag, creator) if creator else "UN"
+
+    def _text_encoding(self) -> str:
+        if self._encoding is None:
+            tag = 0x00080005
+            charset = "" if tag not in self._h.elements else self._h.raw_bytes(tag).decode("latin-1").strip(" \x00")
+            if charset not in CHARSETS:
+                raise FastRouteDeclined
+            self._encoding = CHARSETS[charset]
+        return self._encoding
+
+    def _value(self, tag: int):
+        written, start, length = self._h.elements[tag]
+        vr = _VR_NAMES[written] if written is not None and written != b"UN" else self._vr(tag)
+        if length < 0 or vr == "SQ":
+            raise FastRouteDeclined  # a sequence: the classic header extraction never reads one
+        raw = self._h.data[start:start + length]
+        kind = _VR_KIND.get(vr)
+        if kind is _MULTI_STRING or kind is _DS:
+            text = raw.decode("latin-1")
+            values = (text.strip() if kind is _DS else text).rstrip(" \x00").split("\\")
+            return values[0] if len(values) == 1 else values
+        if kind is _TEXT or kind is _PN or kind is _AE:
+            if kind is _PN:
+                raw = raw.rstrip(b"\x00 ")
+            text = raw.decode("latin-1") if kind is _AE else raw.decode(self._text_encoding(), "replace")
+            values = text.split("\\")
+            if kind is not _PN:
+                values = [v.strip() if kind is _AE else v.rstrip("\0 ") for v in values]
+            return values[0] if len(values) == 1 else values
+        if kind is _SINGLE_TEXT:
+            return raw.decode(self._text_encoding(), "replace").rstrip("\0 ")
+        if kind is _UR:
+            return raw.decode("latin-1").rstrip()
+        fmt = _BINARY.get(vr)
+        if fmt is not None:
+            size = struct.calcsize(fmt)
+            if len(raw) % size:
+                raise FastRouteDeclined
+            values = struct.unpack(f"<{len(raw) // size}{fmt}", raw)
+            if not values:
+                return ""
+            return values[0] if len(values) == 1 else list(values)
+        return raw
+
+
+def _tag(key) -> int:
+    if isinstance(key, tuple):
+        return key[0] << 16 | key[1]
+    return int(key)
+
