@@ -320,3 +320,19 @@ def test_a_derived_image_is_read_briefly_in_a_folder_scan_and_never_decoded(tmp_
     with pytest.raises(DicomError, match="derived image"):
         read_slice_pixels([brief])
     assert read_slice_pixels([full])[0][0, 1] == 1.5 * 1 - 2
+
+
+@pytest.mark.parametrize("old, new", [
+    (b"1.0\\0.0\\0.0\\0.0\\1.0\\0.0", b"1.0\\0.0\\0.\x00\\0.0\\1.0\\0.0"),  # a NUL inside a number
+    (b"1.2.3\x00", b"\x1c.2.3\x00"),  # a control character that Python calls whitespace, in a UID
+    (b"Doe^Jane", b"Doe^Jan="),  # an empty trailing person-name group
+], ids=["malformed-DS", "UID-whitespace", "PN-empty-group"])
+def test_malformed_values_get_pydicoms_reading(tmp_path, old, new):
+    """Values pydicom repairs or normalises its own way (found by mutation fuzzing): the fast route gives the
+    same header, or leaves the file to pydicom."""
+    path = _image(tmp_path / "odd.dcm")
+    data = path.read_bytes()
+    assert data.count(old) == 1
+    path.write_bytes(data.replace(old, new))
+    for strict in (True, False):
+        assert_same_on_both_routes([path], strict=strict)

@@ -15,13 +15,15 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 from pydicom import datadict
+from pydicom.valuerep import PersonName
+from pydicom.values import convert_PN
 
 from tnbc_desktop.core.io.dicom_raw_header import VALID_VRS, CHARSETS, FastRouteDeclined, RawHeader
 
 # how pydicom 3.0 converts a VR's bytes (pydicom.values): DS strips all whitespace first, AE strips each value,
 # the other default-character-set strings drop trailing spaces / NULs and split on backslash; SH/LO/UC decode
-# with the dataset's character set and split; PN drops trailing spaces / NULs before decoding; ST/LT/UT are one
-# value; UR drops trailing whitespace
+# with the dataset's character set and split (UI values also stripped of all whitespace); PN goes through
+# pydicom's own converter; ST/LT/UT are one value; UR drops trailing whitespace
 _DS, _AE, _MULTI_STRING, _TEXT, _PN, _SINGLE_TEXT, _UR = "DS", "AE", "multi", "text", "PN", "single", "UR"
 _VR_KIND = {"DS": _DS, "AE": _AE, **dict.fromkeys(("AS", "CS", "DA", "DT", "IS", "TM", "UI"), _MULTI_STRING),
             **dict.fromkeys(("SH", "LO", "UC"), _TEXT), "PN": _PN, **dict.fromkeys(("ST", "LT", "UT"), _SINGLE_TEXT),
@@ -155,14 +157,17 @@ class RawDataset:
         if kind is _MULTI_STRING or kind is _DS:
             text = raw.decode("latin-1")
             values = (text.strip() if kind is _DS else text).rstrip(" \x00").split("\\")
+            if (kind is _DS or vr == "IS") and not _all_numbers(values):
+                raise FastRouteDeclined  # pydicom's repair of a malformed number is its own
+            if vr == "UI":
+                values = [v.strip() for v in values]  # pydicom's UID strips all whitespace
             return values[0] if len(values) == 1 else values
-        if kind is _TEXT or kind is _PN or kind is _AE:
-            if kind is _PN:
-                raw = raw.rstrip(b"\x00 ")
+        if kind is _PN:  # person names (one or two per file): pydicom's own converter, component rules and all
+            value = convert_PN(raw, [self._text_encoding()])
+            return str(value) if isinstance(value, PersonName) else [str(v) for v in value]
+        if kind is _TEXT or kind is _AE:
             text = raw.decode("latin-1") if kind is _AE else raw.decode(self._text_encoding(), "replace")
-            values = text.split("\\")
-            if kind is not _PN:
-                values = [v.strip() if kind is _AE else v.rstrip("\0 ") for v in values]
+            values = [v.strip() if kind is _AE else v.rstrip("\0 ") for v in text.split("\\")]
             return values[0] if len(values) == 1 else values
         if kind is _SINGLE_TEXT:
             return raw.decode(self._text_encoding(), "replace").rstrip("\0 ")
@@ -178,6 +183,17 @@ class RawDataset:
                 return ""
             return values[0] if len(values) == 1 else list(values)
         return raw
+
+
+def _all_numbers(values: list[str]) -> bool:
+    """Every value reads as a number (or is empty), as pydicom's DS / IS classes accept it."""
+    try:
+        for v in values:
+            if v.strip():
+                float(v)
+    except ValueError:
+        return False
+    return True
 
 
 def _tag(key) -> int:
