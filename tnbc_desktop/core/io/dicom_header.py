@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from tnbc_desktop.core.io.dicom_acquisition import (AcquisitionFacts, classic_facts, dicom_float, dicom_text,
@@ -103,13 +104,16 @@ def parse_dicom_time(tm, da=None) -> float | None:
     except ValueError:
         return None
     seconds = hh * 3600 + mm * 60 + ss
-    day = 0
-    if da:
-        try:
-            day = _dt.date(int(str(da)[0:4]), int(str(da)[4:6]), int(str(da)[6:8])).toordinal()
-        except (ValueError, TypeError):
-            day = 0
-    return day * 86400.0 + seconds
+    return (_day_ordinal(str(da)) if da else 0) * 86400.0 + seconds
+
+
+@lru_cache(maxsize=256)
+def _day_ordinal(da: str) -> int:
+    """Day number of DICOM DA 'YYYYMMDD' (0 when unparsable); an exam has a date or two, read per image."""
+    try:
+        return _dt.date(int(da[0:4]), int(da[4:6]), int(da[6:8])).toordinal()
+    except (ValueError, TypeError):
+        return 0
 
 
 def parse_dicom_datetime(dt) -> float | None:

@@ -2,7 +2,7 @@
 
 :class:`RawDataset` answers ``get`` by keyword (the value) or tag (an element), ``in``, attribute access,
 ``get_item``, ``file_meta.TransferSyntaxUID`` and ``original_encoding`` as pydicom's Dataset does, converting
-only the values asked for, the way pydicom 3.0 converts them (see :data:`_VR_KIND`); the VR is the one written,
+only the values asked for, the way pydicom 3.0 converts them (see :data:`_CONVERTERS`); the VR is the one written,
 else (implicit VR, or UN written) the one pydicom's dictionaries give. A value it would not convert as pydicom
 does (a sequence, a character set it does not decode, a binary value of odd length) raises
 :class:`FastRouteDeclined`, and the caller reads the file with pydicom.
@@ -20,15 +20,6 @@ from pydicom.values import convert_PN
 
 from tnbc_desktop.core.io.dicom_raw_header import VALID_VRS, CHARSETS, FastRouteDeclined, RawHeader
 
-# how pydicom 3.0 converts a VR's bytes (pydicom.values): DS strips all whitespace first, AE strips each value,
-# the other default-character-set strings drop trailing spaces / NULs and split on backslash; SH/LO/UC decode
-# with the dataset's character set and split (UI values also stripped of all whitespace); PN goes through
-# pydicom's own converter; ST/LT/UT are one value; UR drops trailing whitespace
-_DS, _AE, _MULTI_STRING, _TEXT, _PN, _SINGLE_TEXT, _UR = "DS", "AE", "multi", "text", "PN", "single", "UR"
-_VR_KIND = {"DS": _DS, "AE": _AE, **dict.fromkeys(("AS", "CS", "DA", "DT", "IS", "TM", "UI"), _MULTI_STRING),
-            **dict.fromkeys(("SH", "LO", "UC"), _TEXT), "PN": _PN, **dict.fromkeys(("ST", "LT", "UT"), _SINGLE_TEXT),
-            "UR": _UR}
-_BINARY = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
 _VR_NAMES = {vr: vr.decode("ascii") for vr in VALID_VRS}
 _UNSEEN, _ABSENT = object(), object()
 
@@ -93,12 +84,13 @@ class RawDataset:
     def get(self, key, default=None):
         """By keyword: the value (as pydicom converts it); by tag (int or (group, element)): a
         :class:`RawElement` with the converted value, as pydicom's ``Dataset.get`` gives a DataElement."""
-        if isinstance(key, str):
-            value = self._by_keyword.get(key, _UNSEEN)
+        if key.__class__ is str:
+            memo = self._by_keyword
+            value = memo.get(key, _UNSEEN)
             if value is _UNSEEN:
                 tag = keyword_tag(key)
                 value = self._value(tag) if tag in self._h.elements else _ABSENT
-                self._by_keyword[key] = value
+                memo[key] = value
             return default if value is _ABSENT else value
         tag = _tag(key)
         if tag not in self._h.elements:
@@ -138,7 +130,7 @@ class RawDataset:
         creator = self._h.raw_bytes(creator_tag).decode("latin-1").rstrip("\0 ")
         return _private_dictionary_vr(tag, creator) if creator else "UN"
 
-    def _text_encoding(self) -> str:
+    def text_encoding(self) -> str:
         if self._encoding is None:
             tag = 0x00080005
             charset = "" if tag not in self._h.elements else self._h.raw_bytes(tag).decode("latin-1").strip(" \x00")
@@ -152,37 +144,91 @@ class RawDataset:
         vr = _VR_NAMES[written] if written is not None and written != b"UN" else self._vr(tag)
         if length < 0 or vr == "SQ":
             raise FastRouteDeclined  # a sequence: the classic header extraction never reads one
+        convert = _CONVERTERS.get(vr)
         raw = self._h.data[start:start + length]
-        kind = _VR_KIND.get(vr)
-        if kind is _MULTI_STRING or kind is _DS:
-            text = raw.decode("latin-1")
-            values = (text.strip() if kind is _DS else text).rstrip(" \x00").split("\\")
-            if (kind is _DS or vr == "IS") and not _all_numbers(values):
-                raise FastRouteDeclined  # pydicom's repair of a malformed number is its own
-            if vr == "UI":
-                values = [v.strip() for v in values]  # pydicom's UID strips all whitespace
-            return values[0] if len(values) == 1 else values
-        if kind is _PN:  # person names (one or two per file): pydicom's own converter, component rules and all
-            value = convert_PN(raw, [self._text_encoding()])
-            return str(value) if isinstance(value, PersonName) else [str(v) for v in value]
-        if kind is _TEXT or kind is _AE:
-            text = raw.decode("latin-1") if kind is _AE else raw.decode(self._text_encoding(), "replace")
-            values = [v.strip() if kind is _AE else v.rstrip("\0 ") for v in text.split("\\")]
-            return values[0] if len(values) == 1 else values
-        if kind is _SINGLE_TEXT:
-            return raw.decode(self._text_encoding(), "replace").rstrip("\0 ")
-        if kind is _UR:
-            return raw.decode("latin-1").rstrip()
-        fmt = _BINARY.get(vr)
-        if fmt is not None:
-            size = struct.calcsize(fmt)
-            if len(raw) % size:
-                raise FastRouteDeclined
-            values = struct.unpack(f"<{len(raw) // size}{fmt}", raw)
-            if not values:
-                return ""
-            return values[0] if len(values) == 1 else list(values)
-        return raw
+        if convert is None:
+            return raw
+        key = (vr, raw, self.text_encoding() if vr in _CHARSET_VRS else None)
+        value = _SEEN_VALUES.get(key, _UNSEEN)
+        if value is _UNSEEN:
+            value = convert(raw, self)
+            if len(_SEEN_VALUES) >= _SEEN_VALUES_MAX:
+                _SEEN_VALUES.clear()
+            _SEEN_VALUES[key] = value
+        return value
+
+
+# Converted values by (VR, bytes, character set): the files of one series repeat most of their values (UIDs,
+# descriptions, geometry, sequence), so a scan converts each once. Values are immutable (str, number, tuple).
+_SEEN_VALUES: dict[tuple, object] = {}
+_SEEN_VALUES_MAX = 50_000
+_CHARSET_VRS = frozenset(("SH", "LO", "UC", "PN", "ST", "LT", "UT"))  # decoded with the dataset's character set
+
+
+# How pydicom 3.0 converts a VR's bytes (pydicom.values and the value classes), one function per kind: DS is
+# stripped of all whitespace first, IS / DS values must read as numbers (pydicom repairs a malformed one its
+# own way: declined), UI values are stripped as pydicom's UID does, AE values one by one, the other
+# default-character-set strings drop trailing spaces / NULs and split on backslash; SH / LO / UC decode with
+# the dataset's character set and split; PN goes through pydicom's own converter; ST / LT / UT are one value;
+# UR drops trailing whitespace; binary VRs unpack little endian ('' when empty); several values are a tuple.
+def _one_or_list(values: list):
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def _numbers(raw: bytes, ds, strip: bool = False):
+    text = raw.decode("latin-1")
+    values = (text.strip() if strip else text).rstrip(" \x00").split("\\")
+    if not _all_numbers(values):
+        raise FastRouteDeclined
+    return _one_or_list(values)
+
+
+def _strings(raw: bytes, ds):
+    return _one_or_list(raw.decode("latin-1").rstrip(" \x00").split("\\"))
+
+
+def _uids(raw: bytes, ds):
+    return _one_or_list([v.strip() for v in raw.decode("latin-1").rstrip(" \x00").split("\\")])
+
+
+def _aes(raw: bytes, ds):
+    return _one_or_list([v.strip() for v in raw.decode("latin-1").split("\\")])
+
+
+def _texts(raw: bytes, ds):
+    return _one_or_list([v.rstrip("\0 ") for v in raw.decode(ds.text_encoding(), "replace").split("\\")])
+
+
+def _single_text(raw: bytes, ds):
+    return raw.decode(ds.text_encoding(), "replace").rstrip("\0 ")
+
+
+def _person_names(raw: bytes, ds):  # one or two per file: pydicom's own converter, component rules and all
+    value = convert_PN(raw, [ds.text_encoding()])
+    return str(value) if isinstance(value, PersonName) else tuple(str(v) for v in value)
+
+
+def _binary(fmt: str):
+    one = struct.Struct("<" + fmt)
+
+    def convert(raw: bytes, ds):
+        if len(raw) == one.size:
+            return one.unpack(raw)[0]
+        if len(raw) % one.size:
+            raise FastRouteDeclined
+        values = struct.unpack(f"<{len(raw) // one.size}{fmt}", raw)
+        return "" if not values else values
+    return convert
+
+
+_CONVERTERS = {
+    "DS": lambda raw, ds: _numbers(raw, ds, strip=True), "IS": _numbers, "UI": _uids, "AE": _aes,
+    **dict.fromkeys(("AS", "CS", "DA", "DT", "TM"), _strings), **dict.fromkeys(("SH", "LO", "UC"), _texts),
+    "PN": _person_names, **dict.fromkeys(("ST", "LT", "UT"), _single_text),
+    "UR": lambda raw, ds: raw.decode("latin-1").rstrip(),
+    **{vr: _binary(fmt) for vr, fmt in
+       {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}.items()},
+}
 
 
 def _all_numbers(values: list[str]) -> bool:
