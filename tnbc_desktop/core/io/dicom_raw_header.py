@@ -37,6 +37,7 @@ _MULTI_FRAME_CLASSES = {
 }
 _STOP_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)  # float / double float / pixel data: pydicom stops there too
 _FUNCTIONAL_GROUPS = (0x52009229, 0x52009230)
+_FIRST_SPECIAL_TAG = min(*_STOP_TAGS, *_FUNCTIONAL_GROUPS)  # below it, no tag needs a second look
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
 _LONG_VRS = frozenset((b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"))
@@ -136,15 +137,17 @@ class _Walk:
         which read further or decline."""
         buf, implicit, elements = self.buf, self.implicit, self.elements
         unpack = struct.unpack_from
+        group_limit = -1 if only_group is None else only_group
+        data = buf.data
+        size = len(data)
         while True:
-            data = buf.data
-            if pos + 12 <= len(data):
+            if pos + 12 <= size:
                 if implicit:
                     group, elem, length = unpack("<HHI", data, pos)
                     vr, start = None, pos + 8
                 else:
                     group, elem, vr, length = unpack("<HH2sH", data, pos)
-                    if only_group is not None and group != only_group:
+                    if group_limit >= 0 and group != group_limit:
                         self.stop_at = pos  # before the VR check: the dataset may be implicit VR
                         return
                     if vr in _LONG_VRS:
@@ -154,27 +157,31 @@ class _Walk:
                     else:
                         raise FastRouteDeclined
                 tag = group << 16 | elem
-            elif buf.eof and pos == len(data):
+            elif buf.eof and pos == size:
                 return
             else:
                 buf.need(pos + 2)
-                if only_group is not None and unpack("<H", buf.data, pos)[0] != only_group:
+                if group_limit >= 0 and unpack("<H", buf.data, pos)[0] != group_limit:
                     self.stop_at = pos
                     return
                 tag, vr, start, length = self.element(pos, implicit)
-            if tag in _STOP_TAGS:
-                self.stop_at = pos
-                return
-            if tag in _FUNCTIONAL_GROUPS:
-                raise FastRouteDeclined  # enhanced multi-frame: pydicom reads the functional groups
+            if tag >= _FIRST_SPECIAL_TAG:
+                if tag in _STOP_TAGS:
+                    self.stop_at = pos
+                    return
+                if tag in _FUNCTIONAL_GROUPS:
+                    raise FastRouteDeclined  # enhanced multi-frame: pydicom reads the functional groups
             if length == _UNDEFINED:
                 end = self.after(vr, start, length, implicit, 0)
                 elements[tag] = (vr, start, -1)
             else:
                 end = start + length
-                if end > len(buf.data):
+                if end > size:
                     buf.need(end)
                 elements[tag] = (vr, start, length)
+            if len(buf.data) != size:
+                data = buf.data
+                size = len(data)
             pos = end
 
 
