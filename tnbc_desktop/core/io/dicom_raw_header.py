@@ -3,16 +3,15 @@
 pydicom parses and converts every element it is asked for through its general machinery (~0.7 ms to parse a
 40-element header, ~25 us per value converted); an exam scan asks ~60 values of every file of a 2,000-file
 export, which made reading headers cost three times as much as reading the DCE's pixels. This module walks the
-elements of such a file with ``struct`` over the bytes before the pixels and converts only the values asked for,
-the way pydicom converts them (string VRs split on backslash with their padding removed, binary VRs unpacked,
-UN replaced by the dictionary's VR, private VRs from pydicom's private dictionary in implicit VR).
+elements of such a file with ``struct`` over the bytes before the pixels and notes where each value lies;
+:class:`~tnbc_desktop.core.io.dicom_raw_dataset.RawDataset` converts only the values the extraction asks for,
+the way pydicom converts them, so both routes share one extraction code.
 
-The values are read through :class:`~tnbc_desktop.core.io.dicom_raw_dataset.RawDataset`, so both routes share
-one extraction code. :func:`read_raw_header` returns None for anything else - no preamble, big endian or
-deflated, an enhanced / multi-frame image, a character set other than the default, Latin-1 or UTF-8, a VR that
-does not match its transfer syntax, or any structural surprise (truncation, impossible lengths) - and the
-caller reads that file with pydicom, which names the problem. Both routes give equal headers on every DICOM
-file of the shared test data, every synthetic layout and mutated files (tests/test_dicom_raw_header.py).
+:func:`read_raw_header` returns None for anything else - no preamble, big endian or deflated, an enhanced /
+multi-frame image, a character set other than the default, Latin-1 or UTF-8, a VR that does not match its
+transfer syntax, or any structural surprise (truncation, impossible lengths) - and the caller reads that file
+with pydicom, which names the problem. Both routes give equal headers on every DICOM file of the shared test
+data, every synthetic layout and mutated files (tests/test_dicom_raw_header.py).
 """
 from __future__ import annotations
 
@@ -25,7 +24,6 @@ from pydicom import uid
 
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
-EXPLICIT_LE = "1.2.840.10008.1.2.1"
 # every transfer syntax pydicom knows whose dataset is little endian and not deflated (native or encapsulated
 # pixels: the walk stops before them); an unknown one is pydicom's to guess
 _LITTLE_ENDIAN_SYNTAXES = frozenset(str(t) for t in uid.AllTransferSyntaxes if t.is_little_endian and not t.is_deflated)
@@ -50,7 +48,6 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY
 _FIRST_READ = 64 * 1024
 _MAX_HEADER_BYTES = 64 * 1024 * 1024
 _MAX_DEPTH = 16
-
 
 
 class FastRouteDeclined(Exception):

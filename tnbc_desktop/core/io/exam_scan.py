@@ -47,7 +47,6 @@ import numpy as np
 from tnbc_desktop.core.io.dicom_header import DERIVED_IMAGE_TYPES, SliceHeader
 from tnbc_desktop.core.io.dicom_read import scan_headers
 
-DERIVED_TOKENS = DERIVED_IMAGE_TYPES
 _DERIVED_NAME = re.compile(r"(?i)(\bsub(traction|tracted)?\b|\bmip\b|\bmpr\b|\badc\b|\btrace\w?\b|\bmaxip\b)")
 _LOCALIZER_NAME = re.compile(r"(?i)(locali[sz]er|\bloc\b|scout|survey|3[- ]?pl(ane)?\b|tri[- ]?pilot|\bpilot\b)")
 _DIFFUSION_NAME = re.compile(r"(?i)(\bdwi|\bdti|diffusion|\bdiff\b|tensor|\bep_b|epi_dti|\bresolve\b)")
@@ -153,7 +152,7 @@ def _plane_of(orientation: tuple) -> str:
 
 
 def _is_derived(h: SliceHeader) -> bool:
-    return any(t in DERIVED_TOKENS for t in h.image_type)
+    return any(t in DERIVED_IMAGE_TYPES for t in h.image_type)
 
 
 def _is_phase_image(h: SliceHeader) -> bool:
@@ -243,7 +242,7 @@ def _describe(uid: str, part: int, hs: list[SliceHeader]) -> ExamSeries:
 
 def _role(s: ExamSeries) -> ExamSeries:
     hs = s.headers
-    derived = sorted({t for h in hs for t in h.image_type if t in DERIVED_TOKENS})
+    derived = sorted({t for h in hs for t in h.image_type if t in DERIVED_IMAGE_TYPES})
     if derived:
         return s.with_role(SeriesRole.DERIVED, "derived/subtraction/MIP: ImageType " + "\\".join(derived))
     names = _names(hs)
