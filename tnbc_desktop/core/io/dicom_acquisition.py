@@ -45,6 +45,12 @@ class AcquisitionFacts:
         return r(self.flip_angle), r(self.repetition_time_ms), r(self.echo_time_ms)
 
 
+def dicom_int(value, default=None):
+    """A DICOM element value rounded to an int; ``default`` when it is empty or not a number."""
+    f = dicom_float(value)
+    return default if f is None else int(round(f))
+
+
 def dicom_float(value, default=None):
     """``float(value)`` of a DICOM element value; ``default`` when it is empty or not a number."""
     try:
@@ -119,13 +125,10 @@ def classic_facts(ds) -> AcquisitionFacts:
         protocol_name=dicom_text(ds.get("ProtocolName")),
         acquisition_contrast=dicom_text(ds.get("AcquisitionContrast")),
         echo_planar=_is_epi(scanning, name, dicom_text(ds.get("EchoPlanarPulseSequence"))),
-        b_value=_b_value(ds), acquisition_number=_int(ds.get("AcquisitionNumber")),
+        b_value=_b_value(ds), acquisition_number=dicom_int(ds.get("AcquisitionNumber")),
         frame_of_reference_uid=dicom_text(ds.get("FrameOfReferenceUID")))
 
 
-def _int(value) -> int | None:
-    f = dicom_float(value)
-    return None if f is None else int(round(f))
 
 
 def enhanced_frame_facts(ds, item) -> AcquisitionFacts:
@@ -145,6 +148,6 @@ def enhanced_frame_facts(ds, item) -> AcquisitionFacts:
         acquisition_contrast=dicom_text(ds.get("AcquisitionContrast")),
         echo_planar=_is_epi(scanning, name, dicom_text(ds.get("EchoPlanarPulseSequence"))),
         b_value=_b_value(ds, diffusion),
-        acquisition_number=_int(ds.get("AcquisitionNumber")) if content is None or
-        content.get("FrameAcquisitionNumber") is None else _int(content.get("FrameAcquisitionNumber")),
+        acquisition_number=dicom_int(ds.get("AcquisitionNumber")) if content is None or
+        content.get("FrameAcquisitionNumber") is None else dicom_int(content.get("FrameAcquisitionNumber")),
         frame_of_reference_uid=dicom_text(ds.get("FrameOfReferenceUID")))

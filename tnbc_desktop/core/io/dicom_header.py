@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from tnbc_desktop.core.io.dicom_acquisition import (AcquisitionFacts, classic_facts, dicom_float, dicom_text,
-                                                    enhanced_frame_facts)
+from tnbc_desktop.core.io.dicom_acquisition import (AcquisitionFacts, classic_facts, dicom_float, dicom_int,
+                                                    dicom_text, enhanced_frame_facts)
 from tnbc_desktop.core.io.dicom_pixel_location import ENHANCED_MR, PixelLocation
 from tnbc_desktop.core.io.dicom_raw_header import FastRouteDeclined
 from tnbc_desktop.errors import DicomError
@@ -65,12 +65,6 @@ class SliceHeader:
     @property
     def label(self) -> str:
         return self.path if self.frame is None else f"{self.path} (frame {self.frame + 1})"
-
-
-
-def dicom_int(value, default=None):
-    f = dicom_float(value)
-    return default if f is None else int(round(f))
 
 
 def _values(value) -> tuple:
@@ -149,31 +143,34 @@ def is_derived_image(image_type: tuple[str, ...]) -> bool:
     return not DERIVED_IMAGE_TYPES.isdisjoint(image_type)
 
 
+def _series_facts(ds, path: Path, image_type: tuple[str, ...]) -> dict:
+    """What every header carries, the brief one of a derived image included."""
+    return dict(
+        path=str(path), series_uid=dicom_text(ds.get("SeriesInstanceUID")),
+        series_number=dicom_int(ds.get("SeriesNumber")), series_description=dicom_text(ds.get("SeriesDescription")),
+        image_type=image_type, rows=int(ds.Rows), columns=int(ds.Columns),
+        instance_number=dicom_int(ds.get("InstanceNumber")), study_uid=dicom_text(ds.get("StudyInstanceUID")))
+
+
+def _classic_geometry(ds) -> dict:
+    return dict(position=_floats(ds.get("ImagePositionPatient"), 3),
+                orientation=_floats(ds.get("ImageOrientationPatient"), 6),
+                pixel_spacing=_floats(ds.get("PixelSpacing"), 2),
+                temporal_position=dicom_int(ds.get("TemporalPositionIdentifier")))
+
+
 def _derived_header(ds, path: Path, image_type: tuple[str, ...]) -> SliceHeader:
     """What the series table shows of a derived image (see :data:`DERIVED_IMAGE_TYPES`); the rest is left at
     its 'not recorded' value."""
-    return SliceHeader(
-        path=str(path), frame=None, series_uid=dicom_text(ds.get("SeriesInstanceUID")),
-        series_number=dicom_int(ds.get("SeriesNumber")), series_description=dicom_text(ds.get("SeriesDescription")),
-        image_type=image_type, position=_floats(ds.get("ImagePositionPatient"), 3),
-        orientation=_floats(ds.get("ImageOrientationPatient"), 6), pixel_spacing=_floats(ds.get("PixelSpacing"), 2),
-        rows=int(ds.Rows), columns=int(ds.Columns), slice_thickness=None, spacing_between_slices=None,
-        temporal_position=dicom_int(ds.get("TemporalPositionIdentifier")),
-        instance_number=dicom_int(ds.get("InstanceNumber")),
-        study_uid=dicom_text(ds.get("StudyInstanceUID")), brief=True)
+    return SliceHeader(frame=None, slice_thickness=None, spacing_between_slices=None, brief=True,
+                       **_series_facts(ds, path, image_type), **_classic_geometry(ds))
 
 
-def _common(ds, path: Path) -> dict:
-    series_uid = dicom_text(ds.get("SeriesInstanceUID"))
-    image_type = image_type_of(ds)
+def _common(ds, path: Path, image_type: tuple[str, ...]) -> dict:
     ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
     return dict(
-        path=str(path), series_uid=series_uid, series_number=dicom_int(ds.get("SeriesNumber")),
-        series_description=dicom_text(ds.get("SeriesDescription")), image_type=image_type,
-        rows=int(ds.Rows), columns=int(ds.Columns), slice_thickness=dicom_float(ds.get("SliceThickness")),
-        spacing_between_slices=dicom_float(ds.get("SpacingBetweenSlices")),
-        instance_number=dicom_int(ds.get("InstanceNumber")),
-        transfer_syntax=ts, study_uid=dicom_text(ds.get("StudyInstanceUID")),
+        **_series_facts(ds, path, image_type), slice_thickness=dicom_float(ds.get("SliceThickness")),
+        spacing_between_slices=dicom_float(ds.get("SpacingBetweenSlices")), transfer_syntax=ts,
         sop_instance_uid=dicom_text(ds.get("SOPInstanceUID")),
         identity=tuple(dicom_text(ds.get(t)) for t in _IDENTITY_TAGS),
     )
@@ -187,7 +184,7 @@ def _enhanced_headers(ds, path: Path) -> list[SliceHeader]:
     if not per_frame or len(per_frame) != n_frames:
         raise DicomError("enhanced multi-frame image without per-frame functional groups: slice positions and "
                          "phases are unknown", path)
-    common = _common(ds, path)
+    common = _common(ds, path, image_type_of(ds))
     out = []
     for i, fg in enumerate(per_frame):
         def item(name):
@@ -235,12 +232,9 @@ def headers_from_dataset(ds, path: Path, pixels: PixelLocation | None = None,
         if brief_derived and is_derived_image(image_type):
             return [_derived_header(ds, path, image_type)]
         return [SliceHeader(
-            frame=None, position=_floats(ds.get("ImagePositionPatient"), 3),
-            orientation=_floats(ds.get("ImageOrientationPatient"), 6),
-            pixel_spacing=_floats(ds.get("PixelSpacing"), 2),
-            temporal_position=dicom_int(ds.get("TemporalPositionIdentifier")), times_s=_classic_times(ds),
-            slope=dicom_float(ds.get("RescaleSlope"), 1.0), intercept=dicom_float(ds.get("RescaleIntercept"), 0.0),
-            pixels=pixels, acq=classic_facts(ds), **_common(ds, path),
+            frame=None, times_s=_classic_times(ds), slope=dicom_float(ds.get("RescaleSlope"), 1.0),
+            intercept=dicom_float(ds.get("RescaleIntercept"), 0.0), pixels=pixels, acq=classic_facts(ds),
+            **_classic_geometry(ds), **_common(ds, path, image_type),
         )]
     except (DicomError, FastRouteDeclined):
         raise

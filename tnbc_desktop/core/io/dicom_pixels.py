@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pydicom
 
-from tnbc_desktop.core.io.dicom_header import SliceHeader, dicom_int
+from tnbc_desktop.core.io.dicom_acquisition import dicom_int
+from tnbc_desktop.core.io.dicom_header import SliceHeader
 from tnbc_desktop.errors import DicomError
 
 _MAX_READ_THREADS = 4

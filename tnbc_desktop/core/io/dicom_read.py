@@ -24,8 +24,8 @@ from pathlib import Path
 import pydicom
 from pydicom.errors import InvalidDicomError
 
-from tnbc_desktop.core.io.dicom_header import (SliceHeader, dicom_int, headers_from_dataset, image_type_of,
-                                               is_derived_image)
+from tnbc_desktop.core.io.dicom_acquisition import dicom_int
+from tnbc_desktop.core.io.dicom_header import SliceHeader, headers_from_dataset, image_type_of, is_derived_image
 from tnbc_desktop.core.io.dicom_pixel_location import PixelLocation, native_pixel_location, pixel_location_at
 from tnbc_desktop.core.io.dicom_raw_dataset import RawDataset
 from tnbc_desktop.core.io.dicom_raw_header import FastRouteDeclined, read_raw_header

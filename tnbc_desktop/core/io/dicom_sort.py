@@ -21,12 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tnbc_desktop.core.io.dicom_header import DERIVED_IMAGE_TYPES, SliceHeader
+from tnbc_desktop.core.io.dicom_header import SliceHeader, is_derived_image
 from tnbc_desktop.core.study import Geometry
 from tnbc_desktop.errors import DicomError, GeometryError, TimingError
 
 TIME_TAG_ORDER = ("TriggerTime", "AcquisitionTime", "ContentTime", "SeriesTime", "FrameAcquisitionDateTime")
-DROPPED_IMAGE_TYPES = DERIVED_IMAGE_TYPES  # the exam scan's 'derived' kinds: never a phase
 MIN_PHASES = 3
 
 
@@ -52,7 +51,7 @@ def _series_name(h: SliceHeader) -> str:
 def drop_derived(headers: list[SliceHeader], notes: list[str]) -> list[SliceHeader]:
     kept, dropped = [], defaultdict(int)
     for h in headers:
-        if any(t in DROPPED_IMAGE_TYPES for t in h.image_type):
+        if is_derived_image(h.image_type):  # the exam scan's 'derived' kinds: never a phase
             dropped[_series_name(h)] += 1
         else:
             kept.append(h)

@@ -40,12 +40,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from tnbc_desktop.core.io.dicom_header import DERIVED_IMAGE_TYPES, SliceHeader
-from tnbc_desktop.core.io.dicom_read import scan_headers
+from tnbc_desktop.core.io.dicom_header import DERIVED_IMAGE_TYPES, SliceHeader, is_derived_image
 
 _DERIVED_NAME = re.compile(r"(?i)(\bsub(traction|tracted)?\b|\bmip\b|\bmpr\b|\badc\b|\btrace\w?\b|\bmaxip\b)")
 _LOCALIZER_NAME = re.compile(r"(?i)(locali[sz]er|\bloc\b|scout|survey|3[- ]?pl(ane)?\b|tri[- ]?pilot|\bpilot\b)")
@@ -149,10 +147,6 @@ def _plane_of(orientation: tuple) -> str:
     if normal[axis] < 0.8:
         return "oblique"
     return ("sagittal", "coronal", "axial")[axis]
-
-
-def _is_derived(h: SliceHeader) -> bool:
-    return any(t in DERIVED_IMAGE_TYPES for t in h.image_type)
 
 
 def _is_phase_image(h: SliceHeader) -> bool:
@@ -307,7 +301,7 @@ def contrast_tag(s: ExamSeries, series) -> str:
 def _split_keys(h: SliceHeader) -> tuple:
     ori = None if h.orientation is None else tuple(round(v, 3) for v in h.orientation)
     spacing = None if h.pixel_spacing is None else tuple(round(v, 4) for v in h.pixel_spacing)
-    return (_is_derived(h), ori, h.rows, h.columns, spacing, h.acq.sequence_key()[1:], h.image_type[2:])
+    return (is_derived_image(h.image_type), ori, h.rows, h.columns, spacing, h.acq.sequence_key()[1:], h.image_type[2:])
 
 
 def examine_headers(headers: list[SliceHeader], source: str = "", n_ignored_files: int = 0) -> ExamScan:
@@ -329,9 +323,3 @@ def examine_headers(headers: list[SliceHeader], source: str = "", n_ignored_file
             parts.append(_role(_describe(uid, i, group)))
     parts.sort(key=lambda s: (s.number if s.number is not None else 10**9, s.uid, s.part))
     return ExamScan(source=source, series=tuple(parts), n_ignored_files=n_ignored_files)
-
-
-def scan_exam(files: list[Path], strict: bool = False, source: str = "") -> ExamScan:
-    """Read the headers of ``files`` (no pixels) and examine them."""
-    headers, ignored = scan_headers(files, strict=strict)
-    return examine_headers(headers, source=source, n_ignored_files=ignored)
